@@ -1,0 +1,74 @@
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { FanoutError } from '../errors/catalogue.js';
+import type { DeliveryUnit, TerraRecord } from '../records/record.js';
+
+/** What the engine tells a connector about where it runs. */
+export interface ConnectorContext {
+  tenant: string;
+  destination: string;
+  logger: Logger;
+}
+
+/** The outcome of one record in a batch, in the same order as the batch. */
+export type RecordOutcome = { ok: true } | { ok: false; error: FanoutError };
+
+/**
+ * A configured destination. The engine owns retries, dead letters and metrics; a destination
+ * only writes and classifies.
+ */
+export interface Destination {
+  /**
+   * Proves the destination is reachable with the rights `send()` needs (a write, not a list).
+   * Called once before the lane is ready. Throws a FanoutError with a catalogued code.
+   */
+  check(): Promise<void>;
+  /**
+   * Writes a batch and reports one outcome per record, in batch order. Must be idempotent by
+   * `record.identity`: sending the same record twice leaves one copy. Must not throw for a
+   * per-record failure; a thrown FanoutError fails the whole batch with that error.
+   * `signal` aborts in-flight work at shutdown.
+   */
+  send(batch: readonly TerraRecord[], signal: AbortSignal): Promise<RecordOutcome[]>;
+  /** Releases clients. Safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/**
+ * The in-memory stand-in a connector provides for the contract suite and unit tests:
+ * the same port the real client implements, with a view of what was stored and a switch
+ * to make it fail like the real service does.
+ */
+export interface MemoryPort<Port> {
+  client: Port;
+  /** Everything stored, by the location `locate()` returns for each record. */
+  stored(): ReadonlyMap<string, Buffer>;
+  /** Makes the next calls fail as the service would when down (`unavailable`) or refusing (`rejected`). */
+  breakWith(mode: 'unavailable' | 'rejected' | null): void;
+}
+
+/**
+ * One destination type. Listed explicitly in connectors/registry.ts.
+ * `createClient` is the only place the vendor SDK is constructed; everything else receives the port.
+ */
+export interface ConnectorDefinition<Config, Port> {
+  type: string;
+  /** One sentence for `--help`, the JSON Schema and the README. */
+  description: string;
+  configSchema: z.ZodType<Config>;
+  /** Whether the destination receives one record per data item or the whole event. */
+  unit(config: Config): DeliveryUnit;
+  /** Pure: where a record lands (object key, file path, URL...). Used by check-event and tests. */
+  locate(config: Config, record: TerraRecord): string;
+  createClient(config: Config, context: ConnectorContext): Port;
+  createDestination(config: Config, client: Port, context: ConnectorContext): Destination;
+  /** What the contract suite needs to run this connector without a network. */
+  contract: {
+    /** A valid config; `workdir` is a fresh temporary directory the test may use. */
+    exampleConfig(workdir: string): Config;
+    memoryPort(config: Config): MemoryPort<Port>;
+  };
+}
+
+/** A connector definition with its config type erased, as the registry holds them. */
+export type AnyConnectorDefinition = ConnectorDefinition<unknown, unknown>;
