@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests and the `dev` command need, then builds the local
+# Kafka broker (.cache/kafka-mock). Idempotent: a second run changes nothing and takes ~0.1 s.
+#
+# Packages (Debian bookworm): librdkafka-dev (the mock cluster), gcc + libc6-dev (only if gcc is
+# missing). Runs `apt-get update` only when apt has no candidate for a package we need.
+# Must run as root when something is missing; otherwise it prints the command and exits 1.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+missing=()
+if ! dpkg-query -W -f='${Status}' librdkafka-dev 2>/dev/null | grep -q 'install ok installed'; then
+  missing+=(librdkafka-dev)
+fi
+if ! command -v gcc >/dev/null 2>&1; then
+  missing+=(gcc libc6-dev)
+fi
+
+if ((${#missing[@]} > 0)); then
+  if [[ "$(id -u)" != 0 ]]; then
+    echo "install-system-deps: missing ${missing[*]}; run as root: apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  needs_update=0
+  for pkg in "${missing[@]}"; do
+    if ! apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+      needs_update=1
+    fi
+  done
+  if ((needs_update)); then
+    echo "install-system-deps: apt-get update" >&2
+    apt-get update -qq
+  fi
+  echo "install-system-deps: apt-get install ${missing[*]}" >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+bash "$root/scripts/build-kafka-mock.sh"

@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import { formatProblem, type ConfigProblem } from '../config/config-problem.js';
+import { loadTenantFile, loadWorkerFile, loadWorkerWithTenants, validatePaths } from '../config/load-config.js';
+import { workerConfigSchema } from '../config/worker-schema.js';
+import { createLogger } from '../observability/logger.js';
+import { startWorker } from '../worker/worker.js';
+import { checkEvents, type CheckInput } from './check-event.js';
+import { runDev } from './dev.js';
+import { onShutdownSignal } from './shutdown-signal.js';
+import { version } from './version.js';
+
+function printProblems(problems: readonly ConfigProblem[]): void {
+  for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
+  process.stderr.write(`${problems.length} problem${problems.length === 1 ? '' : 's'} found.\n`);
+}
+
+function parseHeader(value: string, previous: Record<string, string>): Record<string, string> {
+  const separator = value.indexOf('=');
+  if (separator <= 0) throw new InvalidArgumentError('Expected name=value.');
+  return { ...previous, [value.slice(0, separator).toLowerCase()]: value.slice(separator + 1) };
+}
+
+function parseInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 0) throw new InvalidArgumentError('Expected a non-negative integer.');
+  return parsed;
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks);
+}
+
+const program = new Command()
+  .name('terra-fanout')
+  .description('Deliver Terra health and fitness events from Kafka to the destinations each tenant chose in YAML.')
+  .version(version)
+  .showHelpAfterError();
+
+program
+  .command('run')
+  .description('Run the worker: one lane (consumer group) per tenant destination, until SIGTERM or SIGINT.')
+  .requiredOption('-c, --config <worker.yaml>', 'worker config file; tenants are read from its tenants.dir')
+  .action(async (options: { config: string }) => {
+    const loaded = await loadWorkerWithTenants(options.config);
+    if (!loaded.ok) {
+      printProblems(loaded.problems);
+      process.exit(2);
+    }
+    const logger = createLogger(loaded.value.worker.log.level);
+    logger.info({ version, config: options.config, tenants: loaded.value.tenants.map((tenant) => tenant.tenant) }, 'Starting terra-fanout.');
+    const worker = await startWorker(loaded.value, { logger });
+    onShutdownSignal(() => worker.stop(), (message) => logger.info(message));
+  });
+
+program
+  .command('validate')
+  .description('Check worker and tenant YAML files (or directories of them); report every problem with file, line and field path.')
+  .argument('<paths...>', 'files or directories')
+  .action(async (paths: string[]) => {
+    const result = await validatePaths(paths);
+    if (result.problems.length > 0) {
+      printProblems(result.problems);
+      process.exit(1);
+    }
+    process.stdout.write(`ok: ${result.checked.length} file${result.checked.length === 1 ? '' : 's'} valid\n`);
+  });
+
+program
+  .command('check-event')
+  .description(
+    'Decode Terra event JSON exactly as the worker would and print one JSON line per record: type, user_id, identity and where it lands in each destination of the tenant (the Terra-parity object key without a tenant). Reads stdin when no file is given. Exit code 1 when any event is rejected.',
+  )
+  .argument('[files...]', 'files, each holding one event exactly as a Kafka message value')
+  .option('-t, --tenant <tenant.yaml>', 'tenant file whose destinations to show')
+  .option('-w, --worker <worker.yaml>', 'worker file for budgets and s3Payload limits (defaults otherwise)')
+  .option('--ndjson', 'treat each non-empty line of the input as one event')
+  .option('--timestamp <unix-ms>', 'Kafka record timestamp to assume (default: now); user events are keyed by it', parseInteger)
+  .option('-H, --header <name=value>', 'a Kafka header of the message, e.g. x-terra-ordering-timestamp=1719820800000 (repeatable)', parseHeader, {})
+  .action(async (files: string[], options: { tenant?: string; worker?: string; ndjson?: boolean; timestamp?: number; header: Record<string, string> }) => {
+    const problems: ConfigProblem[] = [];
+    let tenant;
+    if (options.tenant !== undefined) {
+      const loaded = await loadTenantFile(options.tenant);
+      if (loaded.ok) tenant = loaded.value;
+      else problems.push(...loaded.problems);
+    }
+    let worker = workerConfigSchema.parse({ kafka: { brokers: ['127.0.0.1:9092'] } });
+    if (options.worker !== undefined) {
+      const loaded = await loadWorkerFile(options.worker);
+      if (loaded.ok) worker = loaded.value;
+      else problems.push(...loaded.problems);
+    }
+    if (problems.length > 0) {
+      printProblems(problems);
+      process.exit(2);
+    }
+    const sources = files.length === 0 ? [{ name: '<stdin>', value: await readStdin() }] : await Promise.all(files.map(async (file) => ({ name: file, value: await readFile(file) })));
+    const inputs: CheckInput[] = [];
+    for (const source of sources) {
+      if (!options.ndjson) {
+        inputs.push(source);
+        continue;
+      }
+      source.value
+        .toString('utf8')
+        .split('\n')
+        .forEach((line, index) => {
+          if (line.trim() !== '') inputs.push({ name: `${source.name}:${index + 1}`, value: Buffer.from(line) });
+        });
+    }
+    const lines = await checkEvents(inputs, { tenant, worker, timestampMs: options.timestamp ?? Date.now(), headers: options.header });
+    for (const line of lines) process.stdout.write(`${JSON.stringify(line)}\n`);
+    if (lines.some((line) => 'rejected' in line)) process.exitCode = 1;
+  });
+
+program
+  .command('dev')
+  .description(
+    'Run on the embedded default: a local Kafka-protocol broker (librdkafka mock cluster), the sample tenant in config/tenants writing to the file destination, and sample Terra events fed in.',
+  )
+  .option('-c, --config <worker.yaml>', 'worker config to start from', 'config/worker.yaml')
+  .option('--samples <events.ndjson>', 'Terra events to feed in, one JSON per line', 'config/samples/events.ndjson')
+  .option('--http-port <port>', 'port for /metrics, /healthz and /readyz', parseInteger)
+  .action(async (options: { config: string; samples: string; httpPort?: number }) => {
+    await runDev(options);
+  });
+
+await program.parseAsync(process.argv);

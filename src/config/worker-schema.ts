@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import { byteSizeSchema } from './byte-size.js';
+import { secretString } from './secret-schema.js';
+import { strictObject } from './strict-object.js';
+
+/**
+ * The worker file: how this process reaches Kafka, serves HTTP, bounds memory and finds its
+ * tenants. One per deployment. Everything has a default except `kafka.brokers`.
+ */
+
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
+
+function isHostPort(text: string): boolean {
+  const match = HOST_PORT.exec(text);
+  const port = Number(match?.[1]);
+  return match !== null && port >= 1 && port <= 65535;
+}
+
+/** One list entry may hold several comma-separated brokers, so `${KAFKA_BROKERS}` can carry a whole list. */
+const brokerEntrySchema = z
+  .string()
+  .transform((entry, context) => {
+    const brokers = entry
+      .split(',')
+      .map((broker) => broker.trim())
+      .filter((broker) => broker !== '');
+    if (brokers.length === 0 || !brokers.every(isHostPort)) {
+      context.addIssue({ code: 'custom', message: 'expected host:port (several may be separated by commas), e.g. kafka-1:9092' });
+      return z.NEVER;
+    }
+    return brokers;
+  })
+  .meta({ description: 'A broker as host:port. One entry may list several, separated by commas.', examples: ['kafka-1:9092', '${KAFKA_BROKERS}'] });
+
+const sslSchema = strictObject({
+  ca: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'CA certificate(s) that sign the brokers\' certificates: PEM text, or a path to a PEM file. Default: the system trust store.', examples: ['/etc/kafka/ca.pem'] }),
+  cert: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Client certificate for mutual TLS: PEM text, or a path to a PEM file.', examples: ['/etc/kafka/client.pem'] }),
+  key: secretString('Private key of the client certificate: PEM text, or a path to a PEM file.').optional(),
+  rejectUnauthorized: z
+    .boolean()
+    .default(true)
+    .meta({ description: 'Refuse brokers whose certificate does not verify. Turn off only against a development broker.', examples: [true] }),
+});
+
+const saslSchema = strictObject({
+  mechanism: z
+    .enum(['plain', 'scram-sha-256', 'scram-sha-512'])
+    .meta({ description: 'SASL mechanism the brokers expect.', examples: ['scram-sha-512'] }),
+  username: z.string().min(1).meta({ description: 'SASL user name.', examples: ['terra-fanout'] }),
+  password: secretString('SASL password.'),
+});
+
+function milliseconds(description: string, fallback: number) {
+  return z.number().int().positive().default(fallback).meta({ description: `${description} Milliseconds.`, examples: [fallback] });
+}
+
+const kafkaSchema = strictObject({
+  brokers: z
+    .array(brokerEntrySchema)
+    .min(1)
+    .transform((entries) => entries.flat())
+    .meta({ description: 'Bootstrap brokers, host:port.', examples: [['kafka-1:9092', 'kafka-2:9092'], ['${KAFKA_BROKERS:-127.0.0.1:9092}']] }),
+  clientId: z.string().min(1).default('terra-fanout').meta({ description: 'Kafka client id, shown in broker logs and quotas.', examples: ['terra-fanout'] }),
+  groupPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, dot, underscore or dash')
+    .default('terra-fanout')
+    .meta({ description: 'Start of every consumer group id. A lane (tenant x destination) consumes as `<groupPrefix>.<tenant>.<destination>`.', examples: ['terra-fanout'] }),
+  ssl: z
+    .union([z.boolean(), sslSchema], { error: () => 'expected true, false, or a mapping of ca, cert, key, rejectUnauthorized' })
+    .default(false)
+    .meta({ description: 'TLS to the brokers: true for TLS with the system trust store, or a mapping for a private CA or mutual TLS.', examples: [true, { ca: '/etc/kafka/ca.pem' }] }),
+  sasl: saslSchema.optional().meta({ description: 'SASL authentication. Leave out when the brokers do not authenticate clients.', examples: [{ mechanism: 'scram-sha-512', username: 'terra-fanout', password: '${KAFKA_PASSWORD}' }] }),
+  connectionTimeoutMs: milliseconds('How long to wait for a broker connection.', 3000),
+  requestTimeoutMs: milliseconds('How long to wait for a broker to answer a request.', 30000),
+  sessionTimeoutMs: milliseconds('A lane consumer that sends no heartbeat for this long leaves its group and its partitions move.', 30000),
+  heartbeatIntervalMs: milliseconds('How often a lane consumer heartbeats to its group coordinator. Keep well under sessionTimeoutMs.', 3000),
+  maxWaitTimeMs: milliseconds('Longest a fetch waits on the broker for new messages.', 500),
+  fromBeginning: z
+    .boolean()
+    .default(true)
+    .meta({ description: 'Where a lane with no committed offset starts: true for the earliest retained offset (a new destination receives the backlog), false for new messages only.', examples: [true] }),
+  librdkafkaMockCompat: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'Work around the limits of librdkafka\'s mock cluster, used in development and tests. Never in production.', examples: [false] }),
+});
+
+const httpSchema = strictObject({
+  host: z.string().min(1).default('0.0.0.0').meta({ description: 'Address the metrics and health server listens on.', examples: ['0.0.0.0', '127.0.0.1'] }),
+  port: z.number().int().min(0).max(65535).default(9464).meta({ description: 'Port for /metrics, /healthz and /readyz (0 picks a free port).', examples: [9464] }),
+});
+
+const budgetsSchema = strictObject({
+  processInFlightBytes: byteSizeSchema('Most bytes of messages in flight across all lanes; lanes pause fetching above it.', '256MiB').prefault('256MiB'),
+  laneInFlightBytes: byteSizeSchema('Most bytes of messages in flight in one lane; the lane pauses its partitions above it.', '64MiB').prefault('64MiB'),
+  maxMessageBytes: byteSizeSchema('Largest Kafka message accepted; a bigger one is dead-lettered as too large.', '32MiB').prefault('32MiB'),
+});
+
+const tenantsSchema = strictObject({
+  dir: z
+    .string()
+    .min(1)
+    .default('tenants')
+    .meta({ description: 'Folder of tenant files (*.yaml, *.yml), relative to this worker file. Loaded as an absolute path.', examples: ['tenants', '/etc/terra-fanout/tenants'] }),
+});
+
+const HOST_PATTERN = /^(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+
+const s3PayloadSchema = strictObject({
+  allowedHosts: z
+    .array(z.string().regex(HOST_PATTERN, 'expected a host name, optionally starting with *. to match its subdomains'))
+    .default(['*.amazonaws.com', 'storage.googleapis.com', '*.storage.googleapis.com', '*.blob.core.windows.net'])
+    .meta({ description: 'Hosts an s3_payload `url` may point at; the payload is fetched only from these. `*.example.com` matches any subdomain of example.com.', examples: [['*.amazonaws.com', 'storage.googleapis.com']] }),
+  allowHttp: z.boolean().default(false).meta({ description: 'Allow plain http:// payload URLs. Only for local test servers.', examples: [false] }),
+  maxBytes: byteSizeSchema('Largest payload fetched for an s3_payload pointer; a bigger one is dead-lettered.', '64MiB').prefault('64MiB'),
+  timeoutMs: milliseconds('How long one payload fetch may take.', 30000),
+});
+
+const shutdownSchema = strictObject({
+  drainTimeoutMs: milliseconds('On SIGTERM or SIGINT, how long in-flight sends may finish before they are abandoned (their offsets stay uncommitted and are read again).', 15000),
+});
+
+const logSchema = strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').meta({ description: 'Lowest log level written.', examples: ['info', 'debug'] }),
+});
+
+export const workerConfigSchema = strictObject({
+  kafka: kafkaSchema.meta({ description: 'The Kafka cluster the events are read from and dead letters written to.' }),
+  http: httpSchema.prefault({}).meta({ description: 'The HTTP server for Prometheus metrics and health checks.' }),
+  budgets: budgetsSchema.prefault({}).meta({ description: 'Memory bounds: bytes of messages held while being delivered.' }),
+  tenants: tenantsSchema.prefault({}).meta({ description: 'Where the tenant files are.' }),
+  s3Payload: s3PayloadSchema.prefault({}).meta({ description: 'Fetching the real event behind an s3_payload pointer (Terra ping mode, or large events).' }),
+  shutdown: shutdownSchema.prefault({}).meta({ description: 'Graceful shutdown.' }),
+  log: logSchema.prefault({}).meta({ description: 'Logging (pino JSON on stdout).' }),
+}).meta({ title: 'terra-fanout worker', description: 'The worker file: Kafka connection, HTTP server, memory budgets and where the tenant files are.' });
+
+export type WorkerConfig = z.output<typeof workerConfigSchema>;
+export type WorkerConfigInput = z.input<typeof workerConfigSchema>;

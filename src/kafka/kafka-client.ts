@@ -1,0 +1,249 @@
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel, type Consumer, type IHeaders, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Secret } from '../config/secret.js';
+import { applyLibrdkafkaMockCompat } from './librdkafka-mock-compat.js';
+
+/**
+ * The one engine file that talks to kafkajs. Lanes and dead letters depend on the small ports
+ * below, so they can be tested with in-memory ports and the Kafka client could be swapped.
+ */
+
+/** Raw Kafka headers as read: every value kept, in order, as bytes. */
+export type RawHeaders = Readonly<Record<string, readonly Buffer[]>>;
+
+export interface InboundMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  timestampMs: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RawHeaders;
+  /** Bytes this message holds in memory (value + key + headers), for budgets. */
+  sizeBytes: number;
+}
+
+export interface InboundBatch {
+  topic: string;
+  partition: number;
+  highWatermark: string;
+  messages: readonly InboundMessage[];
+}
+
+export interface BatchControls {
+  /** Marks a message as taken so the consumer does not fetch it again (does not commit). */
+  resolveOffset(offset: string): void;
+  heartbeat(): Promise<void>;
+  /** False once the consumer is stopping or the batch's partition was revoked. */
+  isActive(): boolean;
+}
+
+export interface CommitOffset {
+  topic: string;
+  partition: number;
+  /** The next offset to read (last settled + 1). */
+  offset: string;
+}
+
+/** One lane's consumer group membership. */
+export interface LaneConsumer {
+  /** Joins the group and calls `onBatch` for fetched batches, one partition at a time, until stopped. */
+  start(onBatch: (batch: InboundBatch, controls: BatchControls) => Promise<void>): Promise<void>;
+  commit(offsets: readonly CommitOffset[]): Promise<void>;
+  /** Stops fetching from every assigned partition until resume(). */
+  pause(): void;
+  resume(): void;
+  onJoined(listener: () => void): void;
+  onCrash(listener: (error: Error) => void): void;
+  /** Leaves the group. Waits for the batch in progress to return. */
+  stop(): Promise<void>;
+}
+
+export interface OutboundMessage {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer | string | Array<Buffer | string>>;
+}
+
+export interface MessageProducer {
+  send(topic: string, messages: readonly OutboundMessage[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface KafkaConnection {
+  brokers: string[];
+  clientId: string;
+  ssl: boolean | { ca?: string | undefined; cert?: string | undefined; key?: Secret | undefined; rejectUnauthorized?: boolean | undefined };
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: Secret } | undefined;
+  connectionTimeoutMs: number;
+  requestTimeoutMs: number;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  maxWaitTimeMs: number;
+  fromBeginning: boolean;
+  librdkafkaMockCompat: boolean;
+}
+
+export interface ConsumerLimits {
+  /** Upper bound of bytes fetched per request; keeps a lane's read buffers inside its budget. */
+  maxBytes: number;
+  maxBytesPerPartition: number;
+}
+
+export interface KafkaClient {
+  createLaneConsumer(groupId: string, topics: readonly string[], limits: ConsumerLimits): LaneConsumer;
+  createProducer(): MessageProducer;
+}
+
+function pemOrFile(value: string): string {
+  return value.includes('-----BEGIN') ? value : readFileSync(value, 'utf8');
+}
+
+function toKafkaConfig(connection: KafkaConnection, logger: Logger): KafkaConfig {
+  const ssl =
+    typeof connection.ssl === 'boolean'
+      ? connection.ssl
+      : {
+          rejectUnauthorized: connection.ssl.rejectUnauthorized ?? true,
+          ...(connection.ssl.ca === undefined ? {} : { ca: [pemOrFile(connection.ssl.ca)] }),
+          ...(connection.ssl.cert === undefined ? {} : { cert: pemOrFile(connection.ssl.cert) }),
+          ...(connection.ssl.key === undefined ? {} : { key: pemOrFile(connection.ssl.key.reveal()) }),
+        };
+  let sasl: SASLOptions | undefined;
+  if (connection.sasl !== undefined) {
+    const { mechanism, username, password } = connection.sasl;
+    sasl = mechanism === 'plain'
+      ? { mechanism, username, password: password.reveal() }
+      : mechanism === 'scram-sha-256'
+        ? { mechanism, username, password: password.reveal() }
+        : { mechanism, username, password: password.reveal() };
+  }
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return {
+    clientId: connection.clientId,
+    brokers: connection.brokers,
+    ssl,
+    ...(sasl === undefined ? {} : { sasl }),
+    connectionTimeout: connection.connectionTimeoutMs,
+    requestTimeout: connection.requestTimeoutMs,
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...fields } = entry.log;
+      const context = { namespace: entry.namespace, error: fields.error, groupId: fields.groupId };
+      if (entry.level <= logLevel.ERROR) kafkaLogger.warn(context, `kafkajs: ${message}`);
+      else kafkaLogger.debug(context, `kafkajs: ${message}`);
+    },
+  };
+}
+
+function readHeaders(headers: IHeaders | undefined): RawHeaders {
+  const result: Record<string, Buffer[]> = {};
+  if (headers === undefined) return result;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const values = Array.isArray(value) ? value : [value];
+    result[name] = values.map((item) => (typeof item === 'string' ? Buffer.from(item) : item));
+  }
+  return result;
+}
+
+function headerBytes(headers: RawHeaders): number {
+  let total = 0;
+  for (const [name, values] of Object.entries(headers)) for (const value of values) total += name.length + value.length;
+  return total;
+}
+
+function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: string, topics: readonly string[], limits: ConsumerLimits): LaneConsumer {
+  const consumer: Consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: connection.sessionTimeoutMs,
+    heartbeatInterval: connection.heartbeatIntervalMs,
+    maxWaitTimeInMs: connection.maxWaitTimeMs,
+    maxBytes: limits.maxBytes,
+    maxBytesPerPartition: limits.maxBytesPerPartition,
+    allowAutoTopicCreation: true,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 30_000 },
+  });
+  let running = false;
+  return {
+    async start(onBatch) {
+      await consumer.connect();
+      for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: connection.fromBeginning });
+      running = true;
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          const messages: InboundMessage[] = batch.messages.map((message) => {
+            const headers = readHeaders(message.headers);
+            const key = message.key ?? null;
+            const value = message.value ?? null;
+            return {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: message.offset,
+              timestampMs: Number(message.timestamp),
+              key,
+              value,
+              headers,
+              sizeBytes: (value?.length ?? 0) + (key?.length ?? 0) + headerBytes(headers),
+            };
+          });
+          await onBatch(
+            { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, messages },
+            { resolveOffset, heartbeat, isActive: () => running && isRunning() && !isStale() },
+          );
+        },
+      });
+    },
+    async commit(offsets) {
+      if (offsets.length === 0) return;
+      await consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+    },
+    pause() {
+      consumer.pause(topics.map((topic) => ({ topic })));
+    },
+    resume() {
+      consumer.resume(topics.map((topic) => ({ topic })));
+    },
+    onJoined(listener) {
+      consumer.on(consumer.events.GROUP_JOIN, () => listener());
+    },
+    onCrash(listener) {
+      consumer.on(consumer.events.CRASH, (event) => {
+        if (!event.payload.restart) listener(event.payload.error);
+      });
+    },
+    async stop() {
+      running = false;
+      await consumer.disconnect();
+    },
+  };
+}
+
+function createProducer(kafka: Kafka): MessageProducer {
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 5 } });
+  let connected: Promise<void> | undefined;
+  return {
+    async send(topic, messages) {
+      connected ??= producer.connect();
+      await connected;
+      await producer.send({ topic, acks: -1, messages: messages.map((message) => ({ key: message.key, value: message.value, headers: message.headers })) });
+    },
+    async close() {
+      if (connected !== undefined) await producer.disconnect();
+      connected = undefined;
+    },
+  };
+}
+
+export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
+  if (connection.librdkafkaMockCompat) applyLibrdkafkaMockCompat();
+  const kafka = new Kafka(toKafkaConfig(connection, logger));
+  return {
+    createLaneConsumer: (groupId, topics, limits) => createLaneConsumer(kafka, connection, groupId, topics, limits),
+    createProducer: () => createProducer(kafka),
+  };
+}

@@ -1,0 +1,51 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+export interface HealthSource {
+  /** Lanes not yet ready, by `tenant/destination`; empty when every lane is ready. */
+  notReady(): string[];
+}
+
+export interface HttpServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * `/metrics` (Prometheus text), `/healthz` (the process answers) and `/readyz` (every lane joined
+ * its group and its destination check passed; 503 with the lanes still waiting otherwise).
+ */
+export async function startHttpServer(options: { host: string; port: number; registry: Registry; health: HealthSource }): Promise<HttpServer> {
+  const server: Server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/healthz') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } else if (path === '/readyz') {
+      const waiting = options.health.notReady();
+      const ready = waiting.length === 0;
+      response.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ready ? 'ready' : 'waiting', waiting }));
+    } else if (path === '/metrics') {
+      options.registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': options.registry.contentType }).end(text),
+        () => response.writeHead(500).end(),
+      );
+    } else {
+      response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
