@@ -1,0 +1,322 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import type { Destination, RecordOutcome } from '../../src/connector/contract.js';
+import { FanoutError } from '../../src/errors/catalogue.js';
+import type { BatchControls, CommitOffset, InboundBatch, InboundMessage, LaneConsumer, MessageProducer, OutboundMessage } from '../../src/kafka/kafka-client.js';
+import { ByteBudget } from '../../src/lane/byte-budget.js';
+import { deadLetterHeader } from '../../src/lane/dead-letter.js';
+import { Lane, type MessageReader } from '../../src/lane/lane.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import type { TerraRecord } from '../../src/records/record.js';
+
+/** A consumer that hands the lane batches on demand and remembers what was committed. */
+class MemoryConsumer implements LaneConsumer {
+  commits: CommitOffset[][] = [];
+  paused = 0;
+  resumed = 0;
+  #onBatch: ((batch: InboundBatch, controls: BatchControls) => Promise<void>) | undefined;
+  #joined: Array<() => void> = [];
+  resolved: string[] = [];
+
+  async start(onBatch: (batch: InboundBatch, controls: BatchControls) => Promise<void>): Promise<void> {
+    this.#onBatch = onBatch;
+    for (const listener of this.#joined) listener();
+  }
+  async feed(messages: InboundMessage[]): Promise<void> {
+    assert.ok(this.#onBatch, 'lane not started');
+    const first = messages[0];
+    assert.ok(first);
+    await this.#onBatch(
+      { topic: first.topic, partition: first.partition, highWatermark: String(Number(messages.at(-1)?.offset ?? 0) + 1), messages },
+      { resolveOffset: (offset) => void this.resolved.push(offset), heartbeat: async () => undefined, isActive: () => true },
+    );
+  }
+  async commit(offsets: readonly CommitOffset[]): Promise<void> {
+    this.commits.push([...offsets]);
+  }
+  pause(): void {
+    this.paused += 1;
+  }
+  resume(): void {
+    this.resumed += 1;
+  }
+  onJoined(listener: () => void): void {
+    this.#joined.push(listener);
+  }
+  onCrash(): void {}
+  async stop(): Promise<void> {}
+  committedOffset(partition = 0): string | undefined {
+    return this.commits.flat().filter((commit) => commit.partition === partition).at(-1)?.offset;
+  }
+}
+
+class MemoryProducer implements MessageProducer {
+  sent: Array<{ topic: string; message: OutboundMessage }> = [];
+  failures = 0;
+  async send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
+    if (this.failures > 0) {
+      this.failures -= 1;
+      throw new Error('broker down');
+    }
+    for (const message of messages) this.sent.push({ topic, message });
+  }
+  async close(): Promise<void> {}
+}
+
+/** A destination whose behaviour per call is scripted; it remembers every delivered identity. */
+class ScriptedDestination implements Destination {
+  delivered: string[] = [];
+  calls = 0;
+  closed = 0;
+  constructor(private readonly decide: (record: TerraRecord, call: number) => RecordOutcome = () => ({ ok: true })) {}
+  async check(): Promise<void> {}
+  async send(batch: readonly TerraRecord[]): Promise<RecordOutcome[]> {
+    this.calls += 1;
+    return batch.map((record) => {
+      const outcome = this.decide(record, this.calls);
+      if (outcome.ok) this.delivered.push(record.identity);
+      return outcome;
+    });
+  }
+  async close(): Promise<void> {
+    this.closed += 1;
+  }
+}
+
+function message(offset: number, value: string, partition = 0): InboundMessage {
+  return { topic: 't', partition, offset: String(offset), timestampMs: 1_700_000_000_000, key: null, value: Buffer.from(value), headers: { 'x-test': [Buffer.from('1')] }, sizeBytes: value.length };
+}
+
+function record(id: string, offset: string): TerraRecord {
+  return {
+    type: 'activity',
+    kind: 'data',
+    unit: 'record',
+    userId: 'u1',
+    referenceId: null,
+    provider: 'GARMIN',
+    summaryId: id,
+    startTime: null,
+    endTime: null,
+    eventTime: new Date(0).toISOString(),
+    orderingTimestampMs: 0,
+    naturalKey: `summary_id=${id}`,
+    identity: id,
+    traceId: `trace-${offset}`,
+    terraReference: null,
+    version: '2022-03-16',
+    itemIndex: 0,
+    event: {},
+    item: {},
+    body: Buffer.from(`{"id":"${id}"}`),
+    source: { topic: 't', partition: 0, offset, timestampMs: 0, headers: {} },
+  };
+}
+
+/** Reads "a,b,c" as three records, "!code" as a rejection. */
+const reader: MessageReader = async (inbound) => {
+  const text = inbound.value?.toString() ?? '';
+  if (text.startsWith('!')) return { ok: false, error: new FanoutError(text.slice(1) as 'malformed_json', 'bad input') };
+  if (text === '') return { ok: true, records: [], filtered: true };
+  return { ok: true, records: text.split(',').map((id) => record(id, inbound.offset)), filtered: false };
+};
+
+function makeLane(destination: Destination, overrides: { maxRecords?: number; maxAttempts?: number | null; read?: MessageReader; laneBudgetBytes?: number; budget?: ByteBudget } = {}) {
+  const consumer = new MemoryConsumer();
+  const producer = new MemoryProducer();
+  const metrics = createMetrics({ defaultMetrics: false });
+  const lane = new Lane({
+    tenant: 'acme',
+    destinationName: 'files',
+    connectorType: 'file',
+    destination,
+    consumer,
+    deadLetters: producer,
+    deadLetterTopic: 'acme.dlq',
+    read: overrides.read ?? reader,
+    batch: { maxRecords: overrides.maxRecords ?? 100, maxBytes: 1_000_000, lingerMs: 5 },
+    retry: { initialDelayMs: 1, maxDelayMs: 5, multiplier: 2, jitter: 0, maxAttempts: overrides.maxAttempts ?? null },
+    laneBudgetBytes: overrides.laneBudgetBytes ?? 1_000_000,
+    processBudget: overrides.budget ?? new ByteBudget(10_000_000),
+    metrics,
+    logger: pino({ level: 'silent' }),
+  });
+  return { lane, consumer, producer, metrics };
+}
+
+const settle = (ms = 30): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('lane', () => {
+  it('delivers every record and commits after the last one, never before', async () => {
+    const commitsSeenAtDelivery: number[] = [];
+    const { lane, consumer } = makeLane(
+      new ScriptedDestination(() => {
+        commitsSeenAtDelivery.push(consumer.commits.length);
+        return { ok: true };
+      }),
+      { maxRecords: 2 },
+    );
+    await lane.start();
+    await consumer.feed([message(0, 'a,b'), message(1, 'c')]);
+    await settle();
+    assert.equal(consumer.committedOffset(), '2');
+    // Records of the first flush were all written before its commit.
+    assert.deepEqual(commitsSeenAtDelivery.slice(0, 2), [0, 0]);
+    await lane.stop(1000);
+  });
+
+  it('retries a destination that is down until it is back, losing nothing and pausing meanwhile', async () => {
+    const destination = new ScriptedDestination((_record, call) => (call <= 3 ? { ok: false, error: new FanoutError('destination_unavailable', 'down') } : { ok: true }));
+    const { lane, consumer, producer, metrics } = makeLane(destination);
+    await lane.start();
+    await consumer.feed([message(0, 'a,b'), message(1, 'c')]);
+    await lane.stop(5000);
+    assert.deepEqual(destination.delivered.sort(), ['a', 'b', 'c']);
+    assert.equal(consumer.committedOffset(), '2');
+    assert.equal(producer.sent.length, 0);
+    assert.ok(consumer.paused >= 1, 'lane paused fetching while retrying');
+    const retries = await metrics.registry.getSingleMetricAsString('terra_fanout_retries_total');
+    assert.match(retries, /code="destination_unavailable"} 3/);
+  });
+
+  it('retries only the failed records of a batch', async () => {
+    const sends: string[][] = [];
+    let failedOnce = false;
+    const destination: Destination = {
+      check: async () => undefined,
+      close: async () => undefined,
+      send: async (batch) => {
+        sends.push(batch.map((r) => r.identity));
+        return batch.map((r) => {
+          if (r.identity === 'b' && !failedOnce) {
+            failedOnce = true;
+            return { ok: false, error: new FanoutError('destination_throttled', 'slow down') };
+          }
+          return { ok: true };
+        });
+      },
+    };
+    const { lane, consumer } = makeLane(destination);
+    await lane.start();
+    await consumer.feed([message(0, 'a,b,c')]);
+    await lane.stop(5000);
+    assert.deepEqual(sends, [['a', 'b', 'c'], ['b']]);
+    assert.equal(consumer.committedOffset(), '1');
+  });
+
+  it('parks a permanent failure with full context and still commits', async () => {
+    const destination = new ScriptedDestination((r) => (r.identity === 'bad' ? { ok: false, error: new FanoutError('destination_rejected', 'HTTP 400') } : { ok: true }));
+    const { lane, consumer, producer } = makeLane(destination);
+    await lane.start();
+    await consumer.feed([message(7, 'ok1,bad,ok2')]);
+    await lane.stop(5000);
+    assert.deepEqual(destination.delivered, ['ok1', 'ok2']);
+    assert.equal(producer.sent.length, 1);
+    const parked = producer.sent[0];
+    assert.ok(parked);
+    assert.equal(parked.topic, 'acme.dlq');
+    assert.equal(parked.message.value?.toString(), 'ok1,bad,ok2', 'original bytes');
+    const headers = parked.message.headers;
+    assert.deepEqual(headers['x-test'], Buffer.from('1'), 'original headers kept');
+    assert.equal(headers[deadLetterHeader.code], 'destination_rejected');
+    assert.equal(headers[deadLetterHeader.message], 'HTTP 400');
+    assert.equal(headers[deadLetterHeader.tenant], 'acme');
+    assert.equal(headers[deadLetterHeader.destination], 'files');
+    assert.equal(headers[deadLetterHeader.attempts], '1');
+    assert.equal(headers[deadLetterHeader.offset], '7');
+    assert.equal(headers[deadLetterHeader.partition], '0');
+    assert.equal(headers[deadLetterHeader.topic], 't');
+    assert.equal(headers[deadLetterHeader.recordIdentity], 'bad');
+    assert.ok(typeof headers[deadLetterHeader.firstFailureAt] === 'string');
+    assert.equal(consumer.committedOffset(), '8');
+  });
+
+  it('parks poison input with its code and keeps going', async () => {
+    const destination = new ScriptedDestination();
+    const { lane, consumer, producer, metrics } = makeLane(destination);
+    await lane.start();
+    await consumer.feed([message(0, 'a'), message(1, '!malformed_json'), message(2, 'b')]);
+    await lane.stop(5000);
+    assert.deepEqual(destination.delivered, ['a', 'b']);
+    assert.equal(producer.sent[0]?.message.headers[deadLetterHeader.code], 'malformed_json');
+    assert.equal(consumer.committedOffset(), '3');
+    assert.match(await metrics.registry.getSingleMetricAsString('terra_fanout_records_dead_lettered_total'), /code="malformed_json"} 1/);
+  });
+
+  it('gives up after maxAttempts and parks as retries_exhausted with the cause', async () => {
+    const destination = new ScriptedDestination(() => ({ ok: false, error: new FanoutError('destination_unavailable', 'down') }));
+    const { lane, consumer, producer } = makeLane(destination, { maxAttempts: 3 });
+    await lane.start();
+    await consumer.feed([message(0, 'a')]);
+    await lane.stop(5000);
+    assert.equal(destination.calls, 3);
+    const headers = producer.sent[0]?.message.headers ?? {};
+    assert.equal(headers[deadLetterHeader.code], 'retries_exhausted');
+    assert.equal(headers[deadLetterHeader.causeCode], 'destination_unavailable');
+    assert.equal(headers[deadLetterHeader.attempts], '3');
+    assert.equal(consumer.committedOffset(), '1');
+  });
+
+  it('does not commit while the dead-letter topic is down, and commits once it takes the record', async () => {
+    const destination = new ScriptedDestination(() => ({ ok: false, error: new FanoutError('destination_rejected', 'no') }));
+    const { lane, consumer, producer } = makeLane(destination);
+    producer.failures = 2;
+    await lane.start();
+    const feeding = consumer.feed([message(0, 'a')]);
+    await feeding;
+    await settle(5);
+    await lane.stop(5000);
+    assert.equal(producer.sent.length, 1);
+    assert.equal(consumer.committedOffset(), '1');
+  });
+
+  it('commits filtered-out messages without sending anything', async () => {
+    const destination = new ScriptedDestination();
+    const { lane, consumer } = makeLane(destination);
+    await lane.start();
+    await consumer.feed([message(0, ''), message(1, '')]);
+    await lane.stop(5000);
+    assert.equal(destination.calls, 0);
+    assert.equal(consumer.committedOffset(), '2');
+  });
+
+  it('leaves records uncommitted when stopped before the destination recovers', async () => {
+    const destination = new ScriptedDestination(() => ({ ok: false, error: new FanoutError('destination_unavailable', 'down') }));
+    const { lane, consumer, producer } = makeLane(destination);
+    await lane.start();
+    const feeding = consumer.feed([message(0, 'a')]);
+    await settle(20);
+    await lane.stop(50);
+    await feeding;
+    assert.equal(consumer.committedOffset(), undefined, 'nothing committed');
+    assert.equal(producer.sent.length, 0, 'nothing parked');
+    assert.equal(destination.closed, 1);
+  });
+
+  it('skips messages it already holds when a batch is fetched again', async () => {
+    const destination = new ScriptedDestination();
+    const { lane, consumer } = makeLane(destination, { maxRecords: 1000 });
+    await lane.start();
+    await consumer.feed([message(0, 'a'), message(1, 'b')]);
+    await consumer.feed([message(1, 'b'), message(2, 'c')]);
+    await lane.stop(5000);
+    assert.deepEqual(destination.delivered, ['a', 'b', 'c']);
+  });
+
+  it('keeps held bytes within the process budget', async () => {
+    const budget = new ByteBudget(10);
+    let peak = 0;
+    const destination = new ScriptedDestination(() => {
+      peak = Math.max(peak, budget.used);
+      return { ok: true };
+    });
+    const { lane, consumer } = makeLane(destination, { budget, laneBudgetBytes: 10 });
+    await lane.start();
+    await consumer.feed([message(0, 'aaaa'), message(1, 'bbbb'), message(2, 'cccc'), message(3, 'dddd')]);
+    await lane.stop(5000);
+    assert.equal(destination.delivered.length, 4);
+    assert.ok(peak <= 10, `peak ${peak} within budget`);
+    assert.equal(budget.used, 0);
+  });
+});
