@@ -91,7 +91,9 @@ export function createTenantSchema(registry: readonly AnyConnectorDefinition[]) 
   const types = registry.map((connector) => connector.type).join(', ');
 
   const destinationsSchema = z
-    .array(z.discriminatedUnion('type', [first, ...rest], { error: () => `unknown destination type; expected one of: ${types}` }))
+    .array(z.discriminatedUnion('type', [first, ...rest], {
+        error: (issue) => (isRecord(issue.input) && issue.input['type'] !== undefined ? `unknown destination type; expected one of: ${types}` : `expected one of: ${types}`),
+      }))
     .min(1, 'expected at least one destination')
     .superRefine(
       (destinations: unknown, context) => {

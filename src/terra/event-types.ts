@@ -44,7 +44,7 @@ export const eventTypes = [
 
 export type TerraEventType = (typeof eventTypes)[number];
 
-export const eventTypeKinds: Readonly<Record<TerraEventType, EventKind>> = {
+export const eventTypeKinds = {
   activity: 'data',
   athlete: 'data',
   body: 'data',
@@ -73,7 +73,7 @@ export const eventTypeKinds: Readonly<Record<TerraEventType, EventKind>> = {
   'coach.registered': 'teams',
   'test.retrieved': 'teams',
   s3_payload: 'pointer',
-};
+} as const satisfies Readonly<Record<TerraEventType, EventKind>>;
 
 export function isKnownEventType(type: string): type is TerraEventType {
   return Object.hasOwn(eventTypeKinds, type);

@@ -177,7 +177,7 @@ describe('lane', () => {
     assert.equal(producer.sent.length, 0);
     assert.ok(consumer.paused >= 1, 'lane paused fetching while retrying');
     const retries = await metrics.registry.getSingleMetricAsString('terra_fanout_retries_total');
-    assert.match(retries, /code="destination_unavailable"} 3/);
+    assert.match(retries, /code="destination_unavailable"} 9/, "3 records x 3 failed attempts");
   });
 
   it('retries only the failed records of a batch', async () => {
