@@ -1,0 +1,165 @@
+/**
+ * `npm run bench`: figures, never a pass/fail on time.
+ *
+ * 1. ~1 KB Terra activity events through the local broker: the raw kafkajs consume rate and one
+ *    lane to the `file` destination, in the same run, with their ratio, records/s, MB/s, peak RSS.
+ * 2. 30 MB activity payloads (gzip on the wire, the mock keeps 5 MiB per partition) through a lane
+ *    with a small process budget, showing peak RSS against the budget.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
+import { pino } from 'pino';
+import { tenantConfigSchema } from '../src/config/tenant-schema.js';
+import { workerConfigSchema } from '../src/config/worker-schema.js';
+import { startLocalBroker } from '../src/dev/local-broker.js';
+import { applyLibrdkafkaMockCompat } from '../src/kafka/librdkafka-mock-compat.js';
+import { startWorker } from '../src/worker/worker.js';
+
+const MiB = 1024 * 1024;
+const count = Number(process.env['BENCH_EVENTS'] ?? 50_000);
+const bigCount = Number(process.env['BENCH_BIG_EVENTS'] ?? 4);
+
+function activity(index: number, padding = 0): string {
+  const start = new Date(Date.UTC(2026, 0, 1) + index * 60_000).toISOString();
+  const end = new Date(Date.UTC(2026, 0, 1) + index * 60_000 + 1_800_000).toISOString();
+  const samples = padding > 0 ? Array.from({ length: Math.ceil(padding / 60) }, (_, i) => ({ timestamp: start, bpm: 60 + (i % 120), timer_duration_seconds: i })) : undefined;
+  return JSON.stringify({
+    type: 'activity',
+    user: { user_id: `bench-user-${index % 100}`, provider: 'GARMIN', reference_id: `ref-${index % 100}`, scopes: 'ACTIVITY_EXPORT,HEALTH_EXPORT', active: true, last_webhook_update: '2026-07-01T09:12:33.891000+00:00' },
+    data: [
+      {
+        metadata: { summary_id: `bench-${index}`, start_time: start, end_time: end, type: 1, upload_type: 1, name: 'Morning run', city: null, country: null, timestamp_localization: 0 },
+        distance_data: { summary: { distance_meters: 5012.4, steps: 6120, floors_climbed: 3, elevation: { gain_actual_meters: 42.1, loss_actual_meters: 40.2 } } },
+        heart_rate_data: { summary: { avg_hr_bpm: 148, max_hr_bpm: 176, min_hr_bpm: 92, resting_hr_bpm: 52 }, detailed: { hr_samples: samples ?? [] } },
+        calories_data: { total_burned_calories: 512.3, net_activity_calories: 430.1, BMR_calories: 82.2 },
+        MET_data: { avg_level: 8.1, num_high_intensity_minutes: 12, num_moderate_intensity_minutes: 15, num_low_intensity_minutes: 3 },
+        movement_data: { avg_speed_meters_per_second: 2.9, max_speed_meters_per_second: 4.1, avg_cadence_rpm: 84 },
+        active_durations_data: { activity_seconds: 1800, moderate_intensity_seconds: 900, vigorous_intensity_seconds: 720 },
+      },
+    ],
+    version: '2022-03-16',
+  });
+}
+
+function rssSampler(): { stop(): number } {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage().rss);
+    },
+  };
+}
+
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function produce(kafka: Kafka, topic: string, values: string[], compression = CompressionTypes.None): Promise<void> {
+  const producer = kafka.producer({ allowAutoTopicCreation: true });
+  await producer.connect();
+  for (let start = 0; start < values.length; start += 1000) {
+    await producer.send({ topic, acks: -1, compression, messages: values.slice(start, start + 1000).map((value, i) => ({ key: String((start + i) % 100), value })) });
+  }
+  await producer.disconnect();
+}
+
+async function rawConsume(kafka: Kafka, topic: string, expected: number): Promise<{ seconds: number; bytes: number; rss: number }> {
+  const consumer = kafka.consumer({ groupId: `bench-raw-${Date.now()}`, maxWaitTimeInMs: 100, sessionTimeout: 6000, heartbeatInterval: 500 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let bytes = 0;
+  let started = 0n;
+  const sampler = rssSampler();
+  const done = new Promise<bigint>((resolve) => {
+    void consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch, resolveOffset }) => {
+        if (started === 0n) started = process.hrtime.bigint();
+        for (const message of batch.messages) {
+          bytes += message.value?.length ?? 0;
+          resolveOffset(message.offset);
+        }
+        seen += batch.messages.length;
+        if (seen >= expected) resolve(process.hrtime.bigint());
+      },
+    });
+  });
+  const finished = await done;
+  const rss = sampler.stop();
+  await consumer.disconnect();
+  return { seconds: Number(finished - started) / 1e9, bytes, rss };
+}
+
+async function laneRun(brokers: string[], topic: string, expected: number, budgets: Record<string, string>): Promise<{ seconds: number; rss: number; delivered: number }> {
+  const dir = await mkdtemp(join(process.env['BENCH_DIR'] ?? tmpdir(), 'terra-fanout-bench-'));
+  const worker = workerConfigSchema.parse({
+    kafka: { brokers, librdkafkaMockCompat: true, sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, maxWaitTimeMs: 100, groupPrefix: `bench-${Date.now()}` },
+    http: { host: '127.0.0.1', port: 0 },
+    budgets,
+  });
+  const tenant = tenantConfigSchema.parse({
+    tenant: 'bench',
+    topics: [topic],
+    deadLetterTopic: `${topic}.dlq`,
+    destinations: [{ name: 'files', type: 'file', batch: { maxRecords: 1000, lingerMs: 50 }, config: { directory: dir } }],
+  });
+  const sampler = rssSampler();
+  const running = await startWorker({ worker, tenants: [tenant] }, { logger: pino({ level: 'warn' }), httpPort: 0 });
+  const counter = (name: string): Promise<number> =>
+    running.metrics.registry.getSingleMetric(name)?.get().then((metric) => metric.values.reduce((sum, value) => sum + value.value, 0)) ?? Promise.resolve(0);
+  let started = 0n;
+  let delivered = 0;
+  for (;;) {
+    const received = await counter('terra_fanout_messages_received_total');
+    if (started === 0n && received > 0) started = process.hrtime.bigint();
+    delivered = await counter('terra_fanout_records_delivered_total');
+    if (delivered >= expected) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const rss = sampler.stop();
+  await running.stop();
+  await rm(dir, { recursive: true, force: true });
+  return { seconds, rss, delivered };
+}
+
+async function main(): Promise<void> {
+  applyLibrdkafkaMockCompat();
+  const broker = await startLocalBroker({ brokers: 1, topics: [{ name: 'bench-small', partitions: 16 }, { name: 'bench-big', partitions: 4 }] });
+  const kafka = new Kafka({ clientId: 'bench', brokers: broker.brokers, logLevel: logLevel.ERROR });
+  try {
+    const values = Array.from({ length: count }, (_, index) => activity(index));
+    const avg = values.reduce((sum, value) => sum + value.length, 0) / values.length;
+    console.log(`terra-fanout bench: ${fmt(count)} activity events of ~${fmt(avg)} B through the local broker (librdkafka mock), Node ${process.version}`);
+    await produce(kafka, 'bench-small', values);
+
+    const raw = await rawConsume(kafka, 'bench-small', count);
+    const rawRate = count / raw.seconds;
+    console.log(`  raw kafkajs consume     ${fmt(rawRate).padStart(8)} msg/s  ${fmt(raw.bytes / MiB / raw.seconds, 1).padStart(6)} MB/s  peak RSS ${fmt(raw.rss / MiB)} MiB`);
+
+    const lane = await laneRun(broker.brokers, 'bench-small', count, { processInFlightBytes: '256MiB', laneInFlightBytes: '64MiB' });
+    const laneRate = lane.delivered / lane.seconds;
+    console.log(`  lane -> file destination ${fmt(laneRate).padStart(7)} rec/s  ${fmt((avg * lane.delivered) / MiB / lane.seconds, 1).padStart(6)} MB/s  peak RSS ${fmt(lane.rss / MiB)} MiB`);
+    console.log(`  ratio lane/raw           ${fmt(laneRate / rawRate, 2)}`);
+
+    const bigSize = 30 * MiB;
+    const big = Array.from({ length: bigCount }, (_, index) => activity(1_000_000 + index, bigSize));
+    const budget = '96MiB';
+    console.log(`terra-fanout bench: ${bigCount} activity events of ~${fmt(big[0]!.length / MiB, 1)} MB (gzip on the wire), process budget ${budget}`);
+    const baseline = process.memoryUsage().rss;
+    await produce(kafka, 'bench-big', big, CompressionTypes.GZIP);
+    big.length = 0;
+    const heavy = await laneRun(broker.brokers, 'bench-big', bigCount, { processInFlightBytes: budget, laneInFlightBytes: budget, maxMessageBytes: '40MiB' });
+    console.log(`  lane -> file destination ${fmt(heavy.delivered / heavy.seconds, 2)} rec/s  peak RSS ${fmt(heavy.rss / MiB)} MiB (baseline before the run ${fmt(baseline / MiB)} MiB, budget ${budget} of message bytes)`);
+  } finally {
+    await broker.stop();
+  }
+}
+
+await main();
+process.exit(0);

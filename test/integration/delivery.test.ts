@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { loadWorkerWithTenants } from '../../src/config/load-config.js';
+import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
+import { uniqueName, useKafkaBroker } from '../support/kafka.js';
+import { startWebhookReceiver } from '../support/webhook-receiver.js';
+import { activityEvent, waitFor, writeWorkerFiles } from '../support/worker-files.js';
+
+const kafka = useKafkaBroker();
+const secret = 'whsec-integration-test';
+
+async function listFiles(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+  } catch {
+    return [];
+  }
+}
+
+describe('worker against the local broker', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('delivers to file and webhook; a webhook that is down stalls only its own lane and catches up', async () => {
+    let down = true;
+    const receiver = await startWebhookReceiver({ secret, respond: () => (down ? { status: 503 } : { status: 200 }) });
+    cleanups.push(() => receiver.close());
+    const topic = uniqueName('events');
+    const { dir, workerPath } = await writeWorkerFiles({
+      brokers: kafka.brokers,
+      tenants: [
+        {
+          tenant: 'acme',
+          topics: [topic],
+          deadLetterTopic: `${topic}.dlq`,
+          destinations: [
+            { name: 'files', type: 'file', batch: { lingerMs: 20 }, config: { directory: '${OUT_DIR}' } },
+            { name: 'hook', type: 'webhook', batch: { lingerMs: 20 }, retry: { initialDelayMs: 100, maxDelayMs: 300 }, config: { url: `${receiver.url}/terra`, secret: '${HOOK_SECRET}' } },
+          ],
+        },
+      ],
+    });
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const out = join(dir, 'out');
+    const loaded = await loadWorkerWithTenants(workerPath, { ...process.env, HOOK_SECRET: secret, OUT_DIR: out });
+    assert.ok(loaded.ok, loaded.ok ? '' : JSON.stringify(loaded.problems));
+
+    const worker: RunningWorker = await startWorker(loaded.value, { logger: pino({ level: 'silent' }), httpPort: 0 });
+    cleanups.push(() => worker.stop());
+
+    const users = ['u-1', 'u-2', 'u-3', 'u-4'];
+    const events = users.flatMap((user) => [0, 1, 2, 3, 4].map((index) => activityEvent(user, index)));
+    await kafka.produce(topic, events.map((event, index) => ({ key: String(index % 4), value: JSON.stringify(event), headers: { 'x-terra-trace-id': `trace-${index}` } })));
+
+    // The file lane finishes while the webhook is still answering 503.
+    assert.ok(await waitFor(async () => (await listFiles(out)).length === events.length, 30_000), 'every record written to files');
+    assert.equal(receiver.requests.filter((request) => request.status < 300).length, 0, 'webhook lane has delivered nothing yet');
+    assert.ok(receiver.requests.length > 0, 'webhook lane kept trying');
+    const metrics = await (await fetch(`${worker.http.url}/metrics`)).text();
+    assert.match(metrics, /terra_fanout_lane_paused\{tenant="acme",destination="hook"\} 1/);
+    assert.match(metrics, /terra_fanout_records_delivered_total\{tenant="acme",destination="files",connector="file"\} 20/);
+
+    down = false;
+    const delivered = (): Set<string> => new Set(receiver.requests.filter((request) => request.status === 200).map((request) => request.headers['x-terra-trace-id'] ?? ''));
+    assert.ok(await waitFor(() => delivered().size === events.length, 30_000), `webhook caught up (${delivered().size}/${events.length})`);
+    for (const request of receiver.requests) assert.equal(request.verified, true, 'every webhook request carries a valid Terra signature');
+    const ok = receiver.requests.filter((request) => request.status === 200);
+    assert.ok(ok.every((request) => request.headers['idempotency-key'] !== undefined && request.headers['x-terra-ordering-timestamp'] !== undefined));
+
+    // The file layout is Terra's, and each file is a valid Terra event with its one data item.
+    const sample = join(out, '2022-03-16', 'activity', 'u-1-2026-07-01T06:00:00Z.json');
+    const stored = JSON.parse(await readFile(sample, 'utf8')) as { type: string; user: { user_id: string }; data: Array<{ metadata: { summary_id: string } }> };
+    assert.equal(stored.type, 'activity');
+    assert.equal(stored.user.user_id, 'u-1');
+    assert.equal(stored.data.length, 1);
+    assert.equal(stored.data[0]?.metadata.summary_id, 'u-1-act-0');
+
+    const ready = await fetch(`${worker.http.url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.equal((await fetch(`${worker.http.url}/healthz`)).status, 200);
+  });
+});
