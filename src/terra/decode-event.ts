@@ -1,0 +1,165 @@
+import type { z } from 'zod';
+import { FanoutError, type ErrorCode } from '../errors/catalogue.js';
+import { eventTypeKinds, isKnownEventType } from './event-types.js';
+import { findJsonLimitViolation } from './json-limits.js';
+import { eventSchemaFor, pointerSchema, type S3PayloadPointer, type TerraEvent } from './schemas/event-schema.js';
+import { isPlainObject } from './schemas/fields.js';
+import { verifyTerraSignature } from './signature.js';
+
+export interface DecodeOptions {
+  /** Larger messages are `payload_too_large`, checked before anything is parsed. */
+  maxMessageBytes: number;
+  /** Deepest nesting allowed (the top-level object is depth 1). Default 64. */
+  maxDepth?: number;
+  /** Kafka headers with lower-cased names. */
+  headers: Readonly<Record<string, string>>;
+  /** When set, the `terra-signature` / `x-terra-signature` header is verified against the raw bytes. */
+  signature?: { secret: string; required: boolean; toleranceSeconds: number };
+  nowMs: number;
+  /** Default true. False rejects an `s3_payload` as `s3_payload_nested` (used for fetched bodies). */
+  allowPointer?: boolean;
+}
+
+export type DecodedEventKind = 'data' | 'user' | 'teams';
+
+export type DecodeResult =
+  | { ok: true; kind: DecodedEventKind; event: TerraEvent; body: Buffer }
+  | { ok: true; kind: 'pointer'; pointer: S3PayloadPointer; body: Buffer }
+  | { ok: false; error: FanoutError };
+
+export const defaultMaxDepth = 64;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Turns one Kafka message value into a validated Terra event. Synchronous and pure (no I/O).
+ *
+ * Checks, in order: empty (`empty_message`); size (`payload_too_large`); signature when configured
+ * (`signature_missing`, `signature_invalid`; verified over the raw bytes before they are parsed);
+ * UTF-8 and JSON (`malformed_json`); nesting and prototype keys (`json_too_deep`, `forbidden_key`);
+ * an object with a string `type` (`schema_violation`); a type Terra sends (`unknown_event_type`);
+ * the type's schema (`schema_violation`, naming the first failing path, never a value).
+ *
+ * The event returned is the `JSON.parse` output itself: key order, unknown fields and key spelling
+ * are exactly as received. Zod only validates.
+ */
+export function decodeEvent(raw: Buffer | null, options: DecodeOptions): DecodeResult {
+  if (raw === null || raw.length === 0) {
+    return reject('empty_message', 'The message has no value (a tombstone or empty bytes).');
+  }
+  if (raw.length > options.maxMessageBytes) {
+    return reject('payload_too_large', `The message is ${raw.length} bytes, more than maxMessageBytes (${options.maxMessageBytes}).`, {
+      bytes: raw.length,
+      maxMessageBytes: options.maxMessageBytes,
+    });
+  }
+  if (options.signature !== undefined) {
+    const failure = checkSignature(raw, options.headers, options.signature, options.nowMs);
+    if (failure !== undefined) return { ok: false, error: failure };
+  }
+
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(raw));
+  } catch (error) {
+    if (error instanceof RangeError) {
+      // V8 throws RangeError for a stack overflow (extreme nesting) and for a string too long to build.
+      if (/string length/i.test(error.message)) return reject('payload_too_large', 'The message is too large to decode as one string.');
+      return reject('json_too_deep', 'The JSON nests too deeply to parse.');
+    }
+    if (error instanceof SyntaxError) {
+      const position = /position (\d+)/.exec(error.message)?.[1];
+      return reject('malformed_json', `The message is not valid JSON${position === undefined ? '' : ` (at byte ${position})`}.`);
+    }
+    return reject('malformed_json', 'The message is not valid UTF-8.');
+  }
+
+  const violation = findJsonLimitViolation(value, options.maxDepth ?? defaultMaxDepth);
+  if (violation?.code === 'json_too_deep') {
+    return reject('json_too_deep', `The JSON nests deeper than ${options.maxDepth ?? defaultMaxDepth} levels.`);
+  }
+  if (violation?.code === 'forbidden_key') {
+    return reject('forbidden_key', `The JSON has a forbidden key "${violation.key}" at depth ${violation.depth}.`);
+  }
+
+  if (!isPlainObject(value)) {
+    return reject('schema_violation', `A Terra event must be a JSON object, not ${describeJsonType(value)}.`);
+  }
+  const type = value['type'];
+  if (typeof type !== 'string') {
+    return reject('schema_violation', 'The event has no string "type" field.');
+  }
+  if (!isKnownEventType(type)) {
+    return reject('unknown_event_type', `The event type "${printableType(type)}" is not one Terra sends.`, { type: printableType(type) });
+  }
+
+  const issues: z.core.$ZodIssue[] = [];
+  if (type === 's3_payload') {
+    if (options.allowPointer === false) {
+      return reject('s3_payload_nested', 'The s3_payload body is itself an s3_payload pointer.');
+    }
+    if (!conforms(pointerSchema, value, issues)) return { ok: false, error: schemaViolation(type, issues) };
+    return { ok: true, kind: 'pointer', pointer: value, body: raw };
+  }
+  if (!conforms(eventSchemaFor(type, value), value, issues)) return { ok: false, error: schemaViolation(type, issues) };
+  return { ok: true, kind: eventTypeKinds[type], event: value, body: raw };
+}
+
+/** Validates with zod and narrows the original value (zod's copy is discarded). */
+function conforms<T>(schema: z.ZodType<T>, value: unknown, issues: z.core.$ZodIssue[]): value is T {
+  const result = schema.safeParse(value);
+  if (result.success) return true;
+  issues.push(...result.error.issues);
+  return false;
+}
+
+function schemaViolation(type: string, issues: readonly z.core.$ZodIssue[]): FanoutError {
+  const first = issues[0];
+  if (first === undefined) return new FanoutError('schema_violation', `The ${type} event does not match the Terra schema.`, { detail: { type } });
+  const path = formatPath(first.path);
+  return new FanoutError('schema_violation', `The ${type} event does not match the Terra schema at ${path}: ${first.message}.`, {
+    detail: { type, path, issues: issues.length },
+  });
+}
+
+/** `data[0].metadata.summary_id`; `(root)` for the event itself. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let text = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') text += `[${segment}]`;
+    else text += text === '' ? String(segment) : `.${String(segment)}`;
+  }
+  return text === '' ? '(root)' : text;
+}
+
+function checkSignature(
+  raw: Buffer,
+  headers: Readonly<Record<string, string>>,
+  signature: NonNullable<DecodeOptions['signature']>,
+  nowMs: number,
+): FanoutError | undefined {
+  const header = headers['x-terra-signature'] ?? headers['terra-signature'];
+  if (header === undefined || header.trim() === '') {
+    if (!signature.required) return undefined;
+    return new FanoutError('signature_missing', 'The message has no terra-signature or x-terra-signature header and the tenant requires one.');
+  }
+  const check = verifyTerraSignature(raw, header, signature.secret, nowMs / 1000, signature.toleranceSeconds);
+  if (check.ok) return undefined;
+  return new FanoutError('signature_invalid', `The Terra signature is invalid: ${check.reason}.`);
+}
+
+function reject(code: ErrorCode, message: string, detail?: Record<string, string | number | boolean>): DecodeResult {
+  return { ok: false, error: new FanoutError(code, message, detail === undefined ? {} : { detail }) };
+}
+
+function describeJsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+/** Event types go into messages and metric-free details; keep them short and printable. */
+function printableType(type: string): string {
+  const clean = type.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 64 ? `${clean.slice(0, 64)}...` : clean;
+}

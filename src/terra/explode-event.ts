@@ -1,0 +1,352 @@
+import type { DeliveryUnit, RecordKind, SourcePosition, TerraRecord } from '../records/record.js';
+import {
+  dayKey,
+  deliveryKey,
+  eventIdentity,
+  idKey,
+  plannedWorkoutKey,
+  recordIdentity,
+  sleepKey,
+  summaryIdKey,
+  timestampKey,
+  userKey,
+  type NaturalKey,
+} from './identity.js';
+import type { TerraEvent } from './schemas/event-schema.js';
+import type { Coach } from './schemas/teams-events.js';
+import type { TerraUser } from './schemas/fields.js';
+
+type Json = Readonly<Record<string, unknown>>;
+
+/** What one item (or one whole non-data event) contributes to its record. */
+interface ItemFacts {
+  /** The data item (athlete profile, coach) or null for a non-data event. */
+  item: Json | null;
+  naturalKey: NaturalKey;
+  userId: string | null;
+  provider: string | null;
+  referenceId: string | null;
+  summaryId: string | null;
+  startTime: string | null;
+  endTime: string | null;
+}
+
+/**
+ * How an event is cut: `items` carry `data[]` (one record each in `record` unit); `whole` events are
+ * one record whatever the unit (non-data events, `athlete`, `coach.registered`).
+ */
+type Cut = { shape: 'items'; items: ItemFacts[]; owner: Owner } | { shape: 'whole'; facts: ItemFacts };
+
+/** Who an event belongs to when it is delivered whole (the user, or the coach for Teams). */
+interface Owner {
+  userId: string | null;
+  provider: string | null;
+  referenceId: string | null;
+}
+
+/** Delivery context shared by every record of one message. */
+interface Delivery {
+  orderingTimestampMs: number;
+  eventTime: string;
+  traceHeader: string | undefined;
+  terraReference: string | null;
+  version: string | null;
+}
+
+/**
+ * Cuts one decoded event into the records a destination writes. Pure and deterministic: the same
+ * Kafka message always gives the same records, identities and trace ids.
+ *
+ * - `unit: 'record'`: one record per `data[]` item (Terra's storage granularity); each record's
+ *   `event` is the envelope with `data: [item]` in the envelope's own key order, and its `body` is
+ *   that event serialized. An event that is one record anyway (non-data events, `athlete`,
+ *   `coach.registered`, a `data[]` of one) keeps the original event object and bytes.
+ * - `unit: 'event'`: one record for the whole event, `body` the original bytes untouched, identity
+ *   from the type, the user and the sorted item identities.
+ *
+ * A data event with an empty `data: []` gives zero records in both units: there is nothing to write,
+ * and the lane still commits the message.
+ */
+export function explodeEvent(event: TerraEvent, kind: RecordKind, body: Buffer, source: SourcePosition, unit: DeliveryUnit): TerraRecord[] {
+  const delivery = deliveryOf(event, source);
+  const cut = cutEvent(event, delivery);
+  const base = { type: event.type, kind, unit, source };
+  const traceBase = delivery.traceHeader ?? `kafka:${source.topic}:${source.partition}:${source.offset}`;
+
+  if (cut.shape === 'whole') {
+    const identity = recordIdentity(event.type, cut.facts.userId, cut.facts.naturalKey);
+    return [buildRecord(base, cut.facts, delivery, { identity, traceId: traceBase, itemIndex: null, event, body })];
+  }
+
+  const { items, owner } = cut;
+  if (items.length === 0) return [];
+  const identities = items.map((facts) => recordIdentity(event.type, facts.userId, facts.naturalKey));
+
+  if (unit === 'event') {
+    const first = items[0];
+    const only = items.length === 1 ? first : undefined;
+    const facts: ItemFacts = {
+      item: only?.item ?? null,
+      naturalKey: only?.naturalKey ?? { text: items.map((f) => f.naturalKey.text).join(';'), parts: [] },
+      userId: only?.userId ?? owner.userId,
+      provider: only?.provider ?? owner.provider,
+      referenceId: only?.referenceId ?? owner.referenceId,
+      summaryId: only?.summaryId ?? null,
+      startTime: first?.startTime ?? null,
+      endTime: first?.endTime ?? null,
+    };
+    const identity = eventIdentity(event.type, owner.userId, identities);
+    return [buildRecord(base, facts, delivery, { identity, traceId: traceBase, itemIndex: null, event, body })];
+  }
+
+  return items.map((facts, index) => {
+    const single = items.length === 1;
+    const recordEvent = single || facts.item === null ? event : withOnlyItem(event, facts.item);
+    return buildRecord(base, facts, delivery, {
+      identity: identities[index] ?? recordIdentity(event.type, facts.userId, facts.naturalKey),
+      traceId: `${traceBase}:item:${index}`,
+      itemIndex: index,
+      event: recordEvent,
+      body: single ? body : Buffer.from(JSON.stringify(recordEvent)),
+    });
+  });
+}
+
+function buildRecord(
+  base: { type: string; kind: RecordKind; unit: DeliveryUnit; source: SourcePosition },
+  facts: ItemFacts,
+  delivery: Delivery,
+  specific: { identity: string; traceId: string; itemIndex: number | null; event: Json; body: Buffer },
+): TerraRecord {
+  return {
+    type: base.type,
+    kind: base.kind,
+    unit: base.unit,
+    userId: facts.userId,
+    referenceId: facts.referenceId,
+    provider: facts.provider,
+    summaryId: facts.summaryId,
+    startTime: facts.startTime,
+    endTime: facts.endTime,
+    eventTime: delivery.eventTime,
+    orderingTimestampMs: delivery.orderingTimestampMs,
+    naturalKey: facts.naturalKey.text,
+    identity: specific.identity,
+    traceId: specific.traceId,
+    terraReference: delivery.terraReference,
+    version: delivery.version,
+    itemIndex: specific.itemIndex,
+    event: specific.event,
+    item: facts.item,
+    body: specific.body,
+    source: base.source,
+  };
+}
+
+/**
+ * The envelope with `data: [item]`, every other key in its original place. Keys are defined, not
+ * assigned, so no key can reach a prototype even if a caller skipped decodeEvent's key check.
+ */
+function withOnlyItem(event: Json, item: Json): Json {
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(event)) {
+    Object.defineProperty(copy, key, { value: key === 'data' ? [item] : event[key], enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
+}
+
+function cutEvent(event: TerraEvent, delivery: Delivery): Cut {
+  switch (event.type) {
+    case 'activity':
+      return items(userOwner(event.user), event.data, (item) => ({
+        naturalKey: summaryIdKey(item.metadata.summary_id),
+        summaryId: item.metadata.summary_id,
+        startTime: item.metadata.start_time,
+        endTime: item.metadata.end_time,
+      }));
+    case 'health_observation':
+      return items(userOwner(event.user), event.data, (item) => ({
+        naturalKey: summaryIdKey(item.metadata.summary_id),
+        summaryId: item.metadata.summary_id,
+        startTime: item.metadata.start_time,
+        endTime: item.metadata.end_time ?? null,
+      }));
+    case 'sleep':
+      return items(userOwner(event.user), event.data, (item) => ({
+        naturalKey: sleepKey(item.metadata.summary_id, item.metadata.start_time, item.metadata.end_time),
+        summaryId: item.metadata.summary_id ?? null,
+        startTime: item.metadata.start_time,
+        endTime: item.metadata.end_time,
+      }));
+    case 'daily':
+    case 'body':
+    case 'nutrition':
+    case 'menstruation':
+      return items(userOwner(event.user), event.data, (item) => ({
+        naturalKey: dayKey(item.metadata.start_time),
+        summaryId: null,
+        startTime: item.metadata.start_time,
+        endTime: item.metadata.end_time,
+      }));
+    case 'hormone':
+      return items(userOwner(event.user), event.data, (item) => ({
+        naturalKey: timestampKey(item.timestamp),
+        summaryId: null,
+        startTime: item.timestamp,
+        endTime: null,
+      }));
+    case 'planned_workout':
+      return items(userOwner(event.user), event.data, (item) => ({
+        naturalKey: plannedWorkoutKey(item, () => JSON.stringify(item)),
+        summaryId: item.metadata?.summary_id ?? null,
+        startTime: item.planned_date ?? item.details?.metadata?.planned_date ?? null,
+        endTime: null,
+      }));
+    case 'athlete': {
+      const owner = userOwner(event.user);
+      return whole(owner, event.athlete, userKey(event.user.user_id));
+    }
+    case 'user_reauth':
+      return whole(userOwner(event.new_user), null, deliveryKey(delivery.traceHeader, delivery.orderingTimestampMs));
+    case 'auth':
+      return whole(
+        {
+          ...userOwner(event.user),
+          provider: event.user.provider,
+          referenceId: event.user.reference_id ?? event.reference_id ?? null,
+        },
+        null,
+        deliveryKey(delivery.traceHeader, delivery.orderingTimestampMs),
+      );
+    case 'auth_cancelled':
+      return whole(
+        { userId: null, provider: null, referenceId: event.reference_id ?? null },
+        null,
+        deliveryKey(delivery.traceHeader, delivery.orderingTimestampMs),
+      );
+    case 'healthcheck':
+      return whole({ userId: null, provider: null, referenceId: null }, null, deliveryKey(delivery.traceHeader, delivery.orderingTimestampMs));
+    case 'deauth':
+    case 'access_revoked':
+    case 'connection_error':
+    case 'google_no_datasource':
+    case 'permission_change':
+    case 'large_request_processing':
+    case 'large_request_sending':
+    case 'rate_limit_hit':
+      return whole(userOwner(event.user), null, deliveryKey(delivery.traceHeader, delivery.orderingTimestampMs));
+    case 'coach.registered':
+      return whole(coachOwner(event.data), event.data, idKey('coach_id', event.data.coach_id));
+    case 'athlete.registered':
+    case 'athlete.deleted': {
+      const first = event.data[0];
+      const owner: Owner = { userId: first?.coach_id ?? null, provider: first?.provider ?? null, referenceId: null };
+      return {
+        shape: 'items',
+        owner,
+        items: event.data.map((athlete) => ({
+          item: athlete,
+          naturalKey: idKey('athlete_id', athlete.athlete_id),
+          userId: athlete.athlete_id,
+          provider: athlete.provider ?? null,
+          referenceId: athlete.reference_id ?? null,
+          summaryId: null,
+          startTime: null,
+          endTime: null,
+        })),
+      };
+    }
+    case 'test.retrieved': {
+      const owner = coachOwner(event.coach);
+      return {
+        shape: 'items',
+        owner,
+        items: event.data.map((test) => ({
+          ...owner,
+          item: test,
+          naturalKey: idKey('test_id', test.test_id),
+          summaryId: null,
+          startTime: microsToIso(test.timestamp_us),
+          endTime: null,
+        })),
+      };
+    }
+    case 'activity.retrieved': {
+      const owner = coachOwner(event.coach);
+      return {
+        shape: 'items',
+        owner,
+        items: event.data.map((activity) => ({
+          ...owner,
+          item: activity,
+          naturalKey: idKey('activity_id', activity.activity_id),
+          summaryId: null,
+          startTime: microsToIso(activity.start_timestamp_us),
+          endTime: microsToIso(activity.end_timestamp_us),
+        })),
+      };
+    }
+  }
+}
+
+type ItemTimes = Pick<ItemFacts, 'naturalKey' | 'summaryId' | 'startTime' | 'endTime'>;
+
+function items<I extends Json>(owner: Owner, data: readonly I[], describe: (item: I) => ItemTimes): Cut {
+  return { shape: 'items', owner, items: data.map((item) => ({ ...owner, item, ...describe(item) })) };
+}
+
+function whole(owner: Owner, item: Json | null, naturalKey: NaturalKey): Cut {
+  return { shape: 'whole', facts: { ...owner, item, naturalKey, summaryId: null, startTime: null, endTime: null } };
+}
+
+function userOwner(user: TerraUser): Owner {
+  return { userId: user.user_id, provider: user.provider, referenceId: user.reference_id ?? null };
+}
+
+function coachOwner(coach: Coach | null | undefined): Owner {
+  if (coach === null || coach === undefined) return { userId: null, provider: null, referenceId: null };
+  return { userId: coach.coach_id, provider: coach.provider ?? null, referenceId: coach.reference_id ?? null };
+}
+
+/** Teams timestamps are integer microseconds; records carry ISO-8601 UTC strings. */
+function microsToIso(micros: number | null | undefined): string | null {
+  if (typeof micros !== 'number' || !Number.isFinite(micros)) return null;
+  const ms = Math.floor(micros / 1000);
+  return Math.abs(ms) <= maxDateMs ? new Date(ms).toISOString() : null;
+}
+
+const maxDateMs = 8.64e15;
+
+function deliveryOf(event: TerraEvent, source: SourcePosition): Delivery {
+  const ordering = parseUnixMs(headerValue(source.headers, 'x-terra-ordering-timestamp'));
+  const orderingTimestampMs = ordering ?? (Number.isFinite(source.timestampMs) && Math.abs(source.timestampMs) <= maxDateMs ? source.timestampMs : 0);
+  const version = 'version' in event && typeof event.version === 'string' ? event.version : null;
+  return {
+    orderingTimestampMs,
+    eventTime: new Date(orderingTimestampMs).toISOString(),
+    traceHeader: headerValue(source.headers, 'x-terra-trace-id'),
+    terraReference: headerValue(source.headers, 'terra-reference') ?? null,
+    version,
+  };
+}
+
+function parseUnixMs(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,16}$/.test(value)) return undefined;
+  const ms = Number(value);
+  return ms > 0 && ms <= maxDateMs ? ms : undefined;
+}
+
+/** A header by lower-case name (names are lower-cased by the reader; other casings are tolerated). */
+function headerValue(headers: Readonly<Record<string, string>>, name: string): string | undefined {
+  let value = headers[name];
+  if (value === undefined) {
+    for (const key of Object.keys(headers)) {
+      if (key.toLowerCase() === name) {
+        value = headers[key];
+        break;
+      }
+    }
+  }
+  const trimmed = value?.trim();
+  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
+}
