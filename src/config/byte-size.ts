@@ -29,10 +29,18 @@ export function parseByteSize(text: string): number | null {
 
 const EXPECTED = 'expected a whole number of bytes or a size such as 500KB, 64MiB or 1GiB';
 
-/** A byte size field: a positive whole number of bytes, or a string with a unit. Parses to a number. */
-export function byteSizeSchema(description: string, example: string) {
+/**
+ * A byte size field: a positive whole number of bytes, or a string with a unit. Parses to a number.
+ * The metadata sits on the input side so the generated JSON Schema keeps the example and default.
+ */
+export function byteSizeSchema(description: string, example: string, documentedDefault?: string) {
   return z
     .union([z.number(), z.string()], { error: () => EXPECTED })
+    .meta({
+      description: `${description} Bytes, or a size with a unit (KB, MB, GB: powers of 1000; KiB, MiB, GiB: powers of 1024).`,
+      examples: [example],
+      ...(documentedDefault === undefined ? {} : { default: documentedDefault }),
+    })
     .transform((value, context) => {
       const bytes = typeof value === 'number' ? value : parseByteSize(value);
       if (bytes === null || !Number.isSafeInteger(bytes) || bytes < 1) {
@@ -40,6 +48,5 @@ export function byteSizeSchema(description: string, example: string) {
         return z.NEVER;
       }
       return bytes;
-    })
-    .meta({ description: `${description} Bytes, or a size with a unit (KB, MB, GB: powers of 1000; KiB, MiB, GiB: powers of 1024).`, examples: [example] });
+    });
 }

@@ -13,7 +13,7 @@ export const builtInRetry = { initialDelayMs: 500, maxDelayMs: 60_000, multiplie
 
 export const batchSchema = strictObject({
   maxRecords: z.number().int().min(1).optional().meta({ description: 'Most records in one send. Default 500.', examples: [500], default: builtInBatch.maxRecords }),
-  maxBytes: byteSizeSchema('Most bytes of record bodies in one send. Default 4MiB.', '4MiB').optional().meta({ default: '4MiB' }),
+  maxBytes: byteSizeSchema('Most bytes of record bodies in one send. Default 4MiB.', '4MiB', '4MiB').optional(),
   lingerMs: z
     .number()
     .int()

@@ -67,6 +67,8 @@ export interface InterpolationFailure {
 
 export interface DocumentInterpolation {
   failures: InterpolationFailure[];
+  /** Paths of the values that had references and were resolved. */
+  resolved: (string | number)[][];
   /** Every value taken from the environment, so callers can keep them out of messages. */
   substituted: string[];
 }
@@ -77,12 +79,14 @@ export interface DocumentInterpolation {
  */
 export function interpolateDocument(document: Document, env: NodeJS.ProcessEnv): DocumentInterpolation {
   const failures: InterpolationFailure[] = [];
+  const resolved: (string | number)[][] = [];
   const substituted: string[] = [];
   visit(document, {
     Scalar(key, node, ancestors) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
       const result = interpolateString(node.value, env);
       if (result.ok) {
+        if (result.value !== node.value) resolved.push(pathOf(ancestors, node));
         node.value = result.value;
         substituted.push(...result.substituted);
       } else {
@@ -90,7 +94,7 @@ export function interpolateDocument(document: Document, env: NodeJS.ProcessEnv):
       }
     },
   });
-  return { failures, substituted };
+  return { failures, resolved, substituted };
 }
 
 /** The document path of `node`, from the visitor's ancestor chain (document, maps, pairs, sequences). */

@@ -9,6 +9,6 @@ export function secretString(description: string) {
   return z
     .string()
     .min(1)
-    .transform((value) => new Secret(value))
-    .meta({ description: `${description} Secret: never logged. Use \${ENV_VAR} rather than a literal.`, examples: ['${TERRA_SIGNING_SECRET}'] });
+    .meta({ description: `${description} Secret: never logged. Use \${ENV_VAR} rather than a literal.`, examples: ['${TERRA_SIGNING_SECRET}'] })
+    .transform((value) => new Secret(value));
 }

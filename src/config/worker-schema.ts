@@ -19,6 +19,7 @@ function isHostPort(text: string): boolean {
 /** One list entry may hold several comma-separated brokers, so `${KAFKA_BROKERS}` can carry a whole list. */
 const brokerEntrySchema = z
   .string()
+  .meta({ description: 'A broker as host:port. One entry may list several, separated by commas.', examples: ['kafka-1:9092', '${KAFKA_BROKERS}'] })
   .transform((entry, context) => {
     const brokers = entry
       .split(',')
@@ -29,8 +30,7 @@ const brokerEntrySchema = z
       return z.NEVER;
     }
     return brokers;
-  })
-  .meta({ description: 'A broker as host:port. One entry may list several, separated by commas.', examples: ['kafka-1:9092', '${KAFKA_BROKERS}'] });
+  });
 
 const sslSchema = strictObject({
   ca: z
@@ -66,8 +66,8 @@ const kafkaSchema = strictObject({
   brokers: z
     .array(brokerEntrySchema)
     .min(1)
-    .transform((entries) => entries.flat())
-    .meta({ description: 'Bootstrap brokers, host:port.', examples: [['kafka-1:9092', 'kafka-2:9092'], ['${KAFKA_BROKERS:-127.0.0.1:9092}']] }),
+    .meta({ description: 'Bootstrap brokers, host:port.', examples: [['kafka-1:9092', 'kafka-2:9092'], ['${KAFKA_BROKERS:-127.0.0.1:9092}']] })
+    .transform((entries) => entries.flat()),
   clientId: z.string().min(1).default('terra-fanout').meta({ description: 'Kafka client id, shown in broker logs and quotas.', examples: ['terra-fanout'] }),
   groupPrefix: z
     .string()
