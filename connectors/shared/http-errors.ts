@@ -48,7 +48,7 @@ export function parseRetryAfterMs(value: string | null | undefined, nowMs: numbe
  * Turns a non-2xx answer into a FanoutError. Without a retry policy: 408/504 destination_timeout,
  * other 5xx destination_unavailable, 429 destination_throttled, 401/403 destination_auth_failed,
  * 404/410 destination_not_found, 413 destination_record_too_large, other 3xx/4xx destination_rejected.
- * With a policy: a retried status that would be permanent becomes destination_unavailable, and a
+ * With a policy: a retried status that would be permanent becomes destination_refused, and a
  * status not retried that would be retryable becomes destination_rejected; `detail.meaning` keeps
  * the code the status has on its own. Retry-After is attached to every retryable result.
  */
@@ -57,7 +57,7 @@ export function classifyHttpStatus(status: number, retryAfter: string | null | u
   let code: ErrorCode = meaning;
   if (options.retryStatus !== undefined) {
     const retried = options.retryStatus(status);
-    if (retried && !isRetryable(meaning)) code = 'destination_unavailable';
+    if (retried && !isRetryable(meaning)) code = 'destination_refused';
     if (!retried && isRetryable(meaning)) code = 'destination_rejected';
   }
   const reason = STATUS_CODES[status];

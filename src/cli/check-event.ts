@@ -64,6 +64,7 @@ export async function checkEvents(inputs: readonly CheckInput[], options: CheckO
       continue;
     }
     const perDestination = new Map<string, (record: TerraRecord) => string>();
+    const tenantName = options.tenant?.tenant ?? '';
     for (const destination of options.tenant?.destinations ?? []) {
       const connector = findConnector(destination.type);
       if (connector === undefined) continue;
@@ -84,8 +85,8 @@ export async function checkEvents(inputs: readonly CheckInput[], options: CheckO
       const whole = unit === 'event' ? result.records[0] : undefined;
       const identities = new Set(result.records.map((record) => record.identity));
       perDestination.set(destination.name, (record) => {
-        if (unit === 'event') return whole === undefined ? 'filtered out' : connector.locate(destination.config, whole);
-        return identities.has(record.identity) ? connector.locate(destination.config, record) : 'filtered out';
+        if (unit === 'event') return whole === undefined ? 'filtered out' : connector.locate(destination.config, whole, tenantName);
+        return identities.has(record.identity) ? connector.locate(destination.config, record, tenantName) : 'filtered out';
       });
     }
     for (const record of outcome.records) {

@@ -58,8 +58,8 @@ export interface ConnectorDefinition<Config, Port> {
   configSchema: z.ZodType<Config>;
   /** Whether the destination receives one record per data item or the whole event. */
   unit(config: Config): DeliveryUnit;
-  /** Pure: where a record lands (object key, file path, URL...). Used by check-event and tests. */
-  locate(config: Config, record: TerraRecord): string;
+  /** Pure: where a record lands (object key, file path, URL...) for `tenant`. Used by check-event and tests. */
+  locate(config: Config, record: TerraRecord, tenant: string): string;
   createClient(config: Config, context: ConnectorContext): Port;
   createDestination(config: Config, client: Port, context: ConnectorContext): Destination;
   /** What the contract suite needs to run this connector without a network. */

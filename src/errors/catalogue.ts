@@ -28,6 +28,7 @@ export const errorCatalogue = {
   destination_unavailable: { retryable: true, summary: 'The destination could not be reached or answered with a server error.' },
   destination_timeout: { retryable: true, summary: 'The destination did not answer within its timeout.' },
   destination_throttled: { retryable: true, summary: 'The destination asked us to slow down (429, throttling).' },
+  destination_refused: { retryable: true, summary: 'The destination refused the record with a status its retry policy retries (Terra parity retries every non-2xx); detail.meaning says what the status means.' },
   destination_rejected: { retryable: false, summary: 'The destination refused the record and retrying will not help.' },
   destination_auth_failed: { retryable: false, summary: 'The destination refused our credentials (401/403, bad key).' },
   destination_not_found: { retryable: false, summary: 'The destination target (bucket, table, URL path, directory) does not exist.' },

@@ -203,10 +203,10 @@ function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
       await consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
     },
     pause() {
-      consumer.pause(topics.map((topic) => ({ topic })));
+      if (running) consumer.pause(topics.map((topic) => ({ topic })));
     },
     resume() {
-      consumer.resume(topics.map((topic) => ({ topic })));
+      if (running) consumer.resume(topics.map((topic) => ({ topic })));
     },
     onJoined(listener) {
       consumer.on(consumer.events.GROUP_JOIN, () => listener());

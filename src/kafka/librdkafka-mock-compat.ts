@@ -22,6 +22,8 @@ const REBALANCE_IN_PROGRESS_CODE = 27;
 /** Marks patched prototypes, so two copies of this module (src and dist) never patch twice. */
 const PATCHED = Symbol.for('terra-fanout.librdkafkaMockCompat');
 
+let applied = false;
+
 type AsyncMethod = (this: unknown, ...args: unknown[]) => Promise<unknown>;
 
 interface PatchTarget {
@@ -34,6 +36,7 @@ interface PatchTarget {
  * calls do nothing. Throws if kafkajs is not 2.2.4 or its internals are not where expected.
  */
 export function applyLibrdkafkaMockCompat(): void {
+  if (applied) return;
   const require = createRequire(import.meta.url);
   const version = readProperty(require('kafkajs/package.json'), 'version');
   if (version !== SUPPORTED_KAFKAJS_VERSION) {
@@ -76,6 +79,7 @@ export function applyLibrdkafkaMockCompat(): void {
       }
     });
   }
+  applied = true;
 }
 
 /**

@@ -511,11 +511,15 @@ export class Lane {
       if (signal.aborted) throw new Aborted();
       const slice = Math.min(1000, until - this.#now());
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, slice));
-        signal.addEventListener('abort', () => {
+        const onAbort = (): void => {
           clearTimeout(timer);
           resolve();
-        }, { once: true });
+        };
+        const timer = setTimeout(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, Math.max(0, slice));
+        signal.addEventListener('abort', onAbort, { once: true });
       });
       await this.#controls?.heartbeat().catch(() => undefined);
     }

@@ -28,7 +28,7 @@ describe('worker against the local broker', () => {
   });
 
   it('delivers to file and webhook; a webhook that is down stalls only its own lane and catches up', async () => {
-    let down = true;
+    let down = false;
     const receiver = await startWebhookReceiver({ secret, respond: () => (down ? { status: 503 } : { status: 200 }) });
     cleanups.push(() => receiver.close());
     const topic = uniqueName('events');
@@ -54,23 +54,28 @@ describe('worker against the local broker', () => {
     const worker: RunningWorker = await startWorker(loaded.value, { logger: pino({ level: 'silent' }), httpPort: 0 });
     cleanups.push(() => worker.stop());
 
+    // The destination goes down after the lanes are ready (their checks passed), mid-stream.
+    assert.ok(await waitFor(async () => (await fetch(`${worker.http.url}/readyz`)).status === 200, 30_000), 'lanes ready');
+    down = true;
     const users = ['u-1', 'u-2', 'u-3', 'u-4'];
     const events = users.flatMap((user) => [0, 1, 2, 3, 4].map((index) => activityEvent(user, index)));
     await kafka.produce(topic, events.map((event, index) => ({ key: String(index % 4), value: JSON.stringify(event), headers: { 'x-terra-trace-id': `trace-${index}` } })));
 
     // The file lane finishes while the webhook is still answering 503.
     assert.ok(await waitFor(async () => (await listFiles(out)).length === events.length, 30_000), 'every record written to files');
-    assert.equal(receiver.requests.filter((request) => request.status < 300).length, 0, 'webhook lane has delivered nothing yet');
-    assert.ok(receiver.requests.length > 0, 'webhook lane kept trying');
+    const dataRequests = receiver.requests.filter((request) => !request.body.includes('"healthcheck"'));
+    assert.equal(dataRequests.filter((request) => request.status < 300).length, 0, 'webhook lane has delivered nothing yet');
+    assert.ok(dataRequests.length > 0, 'webhook lane kept trying');
     const metrics = await (await fetch(`${worker.http.url}/metrics`)).text();
     assert.match(metrics, /terra_fanout_lane_paused\{tenant="acme",destination="hook"\} 1/);
     assert.match(metrics, /terra_fanout_records_delivered_total\{tenant="acme",destination="files",connector="file"\} 20/);
 
     down = false;
-    const delivered = (): Set<string> => new Set(receiver.requests.filter((request) => request.status === 200).map((request) => request.headers['x-terra-trace-id'] ?? ''));
+    const delivered = (): Set<string> =>
+      new Set(receiver.requests.filter((request) => request.status === 200 && request.headers['x-terra-trace-id']?.startsWith('trace-')).map((request) => request.headers['x-terra-trace-id'] ?? ''));
     assert.ok(await waitFor(() => delivered().size === events.length, 30_000), `webhook caught up (${delivered().size}/${events.length})`);
     for (const request of receiver.requests) assert.equal(request.verified, true, 'every webhook request carries a valid Terra signature');
-    const ok = receiver.requests.filter((request) => request.status === 200);
+    const ok = receiver.requests.filter((request) => request.status === 200 && request.headers['x-terra-trace-id']?.startsWith('trace-'));
     assert.ok(ok.every((request) => request.headers['idempotency-key'] !== undefined && request.headers['x-terra-ordering-timestamp'] !== undefined));
 
     // The file layout is Terra's, and each file is a valid Terra event with its one data item.

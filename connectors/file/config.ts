@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { keyPrefixSchema, keyTemplateSchema } from '../shared/object-key.js';
+
+/** The `config:` block of a `type: file` destination. */
+export const fileConfigSchema = z.strictObject({
+  directory: z
+    .string()
+    .min(1)
+    .meta({ description: 'Directory the files are written under. Created when missing; must be writable.', examples: ['./data/terra', '/var/lib/terra-fanout/out'] }),
+  prefix: keyPrefixSchema.optional(),
+  keyTemplate: keyTemplateSchema.optional(),
+  unit: z
+    .enum(['record', 'event'])
+    .default('record')
+    .meta({
+      description: 'record: one file per data item, as Terra stores data in buckets. event: one file per event exactly as received.',
+      examples: ['record', 'event'],
+    }),
+}).meta({ description: 'Settings of a file destination: where files go and how they are named. See connectors/file/README.md.' });
+
+export type FileConfig = z.infer<typeof fileConfigSchema>;

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { createFileClient, TEMP_SUFFIX, type FilePort } from '../../../connectors/file/client.js';
+import { fileConfigSchema, type FileConfig } from '../../../connectors/file/config.js';
+import { classifyFileError, createFileDestination } from '../../../connectors/file/destination.js';
+import { encodeFileWrite } from '../../../connectors/file/encode.js';
+import { fileConnector } from '../../../connectors/file/index.js';
+import type { ConnectorContext, Destination } from '../../../src/connector/contract.js';
+import { FanoutError } from '../../../src/errors/catalogue.js';
+import { makeActivityBatch, makeRecord } from '../../support/records.js';
+
+const context: ConnectorContext = { tenant: 'acme', destination: 'files', logger: pino({ level: 'silent' }) };
+const roots: string[] = [];
+after(async () => {
+  for (const root of roots) await rm(root, { recursive: true, force: true });
+});
+
+async function freshDir(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'terra-fanout-file-'));
+  roots.push(root);
+  return root;
+}
+
+function real(input: Record<string, unknown>): { config: FileConfig; destination: Destination } {
+  const config = fileConfigSchema.parse(input);
+  return { config, destination: createFileDestination(config, fileConnector.createClient(config, context), context) };
+}
+
+async function allFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1)).sort();
+}
+
+const signal = new AbortController().signal;
+
+describe('file config', () => {
+  it('applies defaults and rejects unknown keys and unsafe templates', () => {
+    assert.deepEqual(fileConfigSchema.parse({ directory: '/tmp/x' }), { directory: '/tmp/x', unit: 'record' });
+    assert.equal(fileConfigSchema.safeParse({ directory: '/tmp/x', dir: 'y' }).success, false);
+    assert.equal(fileConfigSchema.safeParse({ directory: '/tmp/x', keyTemplate: '../{identity}' }).success, false);
+    assert.equal(fileConfigSchema.safeParse({ directory: '' }).success, false);
+  });
+});
+
+describe('file encode', () => {
+  it('keys relative to the directory with prefix and template; body unchanged', () => {
+    const record = makeRecord();
+    const config = fileConfigSchema.parse({ directory: '/d', prefix: 'raw/', keyTemplate: '{tenant}/{type}/{summary_id}.json' });
+    assert.deepEqual(encodeFileWrite(config, record, { tenant: 'acme' }), { key: 'raw/acme/activity/summary-1.json', body: record.body });
+    assert.equal(fileConnector.locate(fileConfigSchema.parse({ directory: '/d' }), record, 'acme'), '2022-03-16/activity/user-1-2026-07-01T06:04:11Z.json');
+  });
+});
+
+describe('file destination on a real directory', () => {
+  it('writes every record at directory/locate(), leaves no temp files, overwrites idempotently', async () => {
+    const root = await freshDir();
+    const { config, destination } = real({ directory: join(root, 'out', 'nested') });
+    const batch = makeActivityBatch(4, ['u-1', 'u-2']);
+    assert.ok((await destination.send(batch, signal)).every((outcome) => outcome.ok));
+    assert.ok((await destination.send(batch, signal)).every((outcome) => outcome.ok));
+    const files = await allFiles(config.directory);
+    assert.deepEqual(files, batch.map((record) => fileConnector.locate(config, record, "acme")).sort());
+    for (const record of batch) assert.deepEqual(await readFile(join(config.directory, fileConnector.locate(config, record, "acme"))), record.body);
+    assert.ok(files.every((file) => !file.endsWith(TEMP_SUFFIX)));
+  });
+
+  it('a newer copy of the same record replaces the file; in one batch the last one wins', async () => {
+    const root = await freshDir();
+    const { config, destination } = real({ directory: root });
+    const first = makeRecord({ body: Buffer.from('{"v":1}') });
+    const second = makeRecord({ body: Buffer.from('{"v":2}') });
+    const third = makeRecord({ body: Buffer.from('{"v":3}') });
+    await destination.send([first], signal);
+    assert.deepEqual(await destination.send([second, third], signal), [{ ok: true }, { ok: true }]);
+    assert.equal(await readFile(join(root, fileConnector.locate(config, first, "acme")), 'utf8'), '{"v":3}');
+    assert.equal((await allFiles(root)).length, 1);
+  });
+
+  it('check() creates a missing directory and leaves no probe behind', async () => {
+    const root = await freshDir();
+    const { destination } = real({ directory: join(root, 'a', 'b') });
+    await destination.check();
+    assert.deepEqual(await readdir(join(root, 'a', 'b')), []);
+    await destination.close();
+    await destination.close();
+  });
+
+  it('a path that is a file is destination_misconfigured, for check() and for every record', async () => {
+    const root = await freshDir();
+    const path = join(root, 'not-a-dir');
+    await writeFile(path, 'x');
+    const { destination } = real({ directory: path });
+    await assert.rejects(destination.check(), (error: unknown) => error instanceof FanoutError && error.code === 'destination_misconfigured');
+    const outcomes = await destination.send(makeActivityBatch(2), signal);
+    for (const outcome of outcomes) assert.ok(!outcome.ok && outcome.error.code === 'destination_misconfigured');
+    const below = real({ directory: join(path, 'sub') }).destination;
+    await assert.rejects(below.check(), (error: unknown) => error instanceof FanoutError && error.code === 'destination_misconfigured');
+  });
+
+  it('a directory we may not write is destination_auth_failed', { skip: process.getuid?.() === 0 ? 'root ignores permissions' : false }, async () => {
+    const root = await freshDir();
+    const locked = join(root, 'locked');
+    await mkdir(locked);
+    await chmod(locked, 0o500);
+    try {
+      const { destination } = real({ directory: locked });
+      await assert.rejects(destination.check(), (error: unknown) => error instanceof FanoutError && error.code === 'destination_auth_failed');
+      const [outcome] = await destination.send([makeRecord()], signal);
+      assert.ok(outcome && !outcome.ok && outcome.error.code === 'destination_auth_failed' && !outcome.error.retryable);
+    } finally {
+      await chmod(locked, 0o700);
+    }
+  });
+
+  it('one failing record does not fail the others', async () => {
+    const root = await freshDir();
+    const config = fileConfigSchema.parse({ directory: root });
+    const realClient = createFileClient(root);
+    const flaky: FilePort = {
+      probe: () => realClient.probe(),
+      async writeAtomic(key, body) {
+        if (key.includes('u-2')) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        await realClient.writeAtomic(key, body);
+      },
+    };
+    const destination = createFileDestination(config, flaky, context);
+    const batch = makeActivityBatch(4, ['u-1', 'u-2']);
+    const outcomes = await destination.send(batch, signal);
+    assert.deepEqual(
+      outcomes.map((outcome) => (outcome.ok ? 'ok' : outcome.error.code)),
+      ['ok', 'destination_unavailable', 'ok', 'destination_unavailable'],
+    );
+    assert.equal((await allFiles(root)).length, 2);
+  });
+});
+
+describe('classifyFileError', () => {
+  const errno = (code: string): Error => Object.assign(new Error(`${code}: x`), { code });
+  it('maps errno codes to the catalogue', () => {
+    assert.equal(classifyFileError(errno('ENOSPC'), '/d').code, 'destination_unavailable');
+    assert.equal(classifyFileError(errno('ENOSPC'), '/d').retryable, true);
+    assert.equal(classifyFileError(errno('EACCES'), '/d').code, 'destination_auth_failed');
+    assert.equal(classifyFileError(errno('ENOTDIR'), '/d').code, 'destination_misconfigured');
+    assert.equal(classifyFileError(errno('EEXIST'), '/d').code, 'destination_misconfigured');
+    assert.equal(classifyFileError(errno('EIO'), '/d').code, 'destination_unavailable');
+    assert.equal(classifyFileError(errno('ENAMETOOLONG'), '/d').code, 'destination_rejected');
+    assert.equal(classifyFileError(new TypeError('bug'), '/d').code, 'internal_error');
+  });
+});
