@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, join, resolve, sep } from 'node:path';
 import { FanoutError } from '../../src/errors/catalogue.js';
 
 /**
@@ -10,20 +11,51 @@ import { FanoutError } from '../../src/errors/catalogue.js';
 export interface FilePort {
   /**
    * Writes `body` at `key` (a relative `/`-separated path under the directory) atomically:
-   * a uniquely named temporary file in the same folder, fsync, then rename over the target.
+   * a uniquely named temporary file in this process's folder under `.terra-fanout-tmp/` (same
+   * file system), fsync, then rename over the target.
    * Creates missing folders. Writing the same key again replaces the file.
    */
   writeAtomic(key: string, body: Buffer): Promise<void>;
-  /** Creates the directory when missing and proves it writable by writing and removing a probe file. */
+  /**
+   * Creates the directory when missing, removes temporary files left by processes of this host
+   * that died mid-write (SIGKILL), and proves the directory writable with a probe file.
+   */
   probe(): Promise<void>;
 }
 
 /** Marks files that are still being written; never left behind by a finished write. */
 export const TEMP_SUFFIX = '.terra-fanout-tmp';
 
+/** Folder under the destination directory holding one temp folder per writing process. */
+export const TEMP_FOLDER = '.terra-fanout-tmp';
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temp folders of this host whose process is gone; other hosts' folders are left alone. */
+async function removeStaleTempFolders(tempRoot: string, host: string): Promise<void> {
+  const entries = await readdir(tempRoot, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const match = entry.isDirectory() ? /^(.+)\.(\d+)$/.exec(entry.name) : null;
+    if (match === null || match[1] !== host) continue;
+    const pid = Number(match[2]);
+    if (pid !== process.pid && !processIsAlive(pid)) await rm(join(tempRoot, entry.name), { recursive: true, force: true });
+  }
+}
+
 /** The real file-system port over `directory`. */
 export function createFileClient(directory: string): FilePort {
   const root = resolve(directory);
+  const host = hostname().replace(/[^A-Za-z0-9_-]/g, '_');
+  const tempRoot = join(root, TEMP_FOLDER);
+  const ownTemp = join(tempRoot, `${host}.${process.pid}`);
+  let ownTempReady: Promise<unknown> | undefined;
 
   const targetOf = (key: string): string => {
     const target = resolve(root, key);
@@ -38,7 +70,9 @@ export function createFileClient(directory: string): FilePort {
       const target = targetOf(key);
       const folder = dirname(target);
       await mkdir(folder, { recursive: true });
-      const temp = join(folder, `.${basename(target)}.${randomUUID()}${TEMP_SUFFIX}`);
+      ownTempReady ??= mkdir(ownTemp, { recursive: true });
+      await ownTempReady;
+      const temp = join(ownTemp, `${randomUUID()}${TEMP_SUFFIX}`);
       try {
         const handle = await open(temp, 'wx');
         try {
@@ -50,6 +84,7 @@ export function createFileClient(directory: string): FilePort {
         await rename(temp, target);
       } catch (error) {
         await unlink(temp).catch(() => undefined);
+        ownTempReady = undefined; // recreated on the next write if someone removed it
         throw error;
       }
       await syncFolder(folder);
@@ -59,7 +94,9 @@ export function createFileClient(directory: string): FilePort {
       await mkdir(root, { recursive: true });
       const info = await stat(root);
       if (!info.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
-      const probe = join(root, `.terra-fanout-probe-${randomUUID()}${TEMP_SUFFIX}`);
+      await removeStaleTempFolders(tempRoot, host);
+      await mkdir(ownTemp, { recursive: true });
+      const probe = join(ownTemp, `probe-${randomUUID()}${TEMP_SUFFIX}`);
       await writeFile(probe, 'probe', { flag: 'wx' });
       await unlink(probe);
     },

@@ -84,7 +84,10 @@ describe('file destination on a real directory', () => {
     const root = await freshDir();
     const { destination } = real({ directory: join(root, 'a', 'b') });
     await destination.check();
-    assert.deepEqual(await readdir(join(root, 'a', 'b')), []);
+    assert.deepEqual(await readdir(join(root, 'a', 'b')), ['.terra-fanout-tmp'], 'only the temp folder');
+    const [own] = await readdir(join(root, 'a', 'b', '.terra-fanout-tmp'));
+    assert.ok(own !== undefined);
+    assert.deepEqual(await readdir(join(root, 'a', 'b', '.terra-fanout-tmp', own)), [], 'no probe left behind');
     await destination.close();
     await destination.close();
   });
@@ -149,5 +152,32 @@ describe('classifyFileError', () => {
     assert.equal(classifyFileError(errno('EIO'), '/d').code, 'destination_unavailable');
     assert.equal(classifyFileError(errno('ENAMETOOLONG'), '/d').code, 'destination_rejected');
     assert.equal(classifyFileError(new TypeError('bug'), '/d').code, 'internal_error');
+  });
+});
+
+describe('file client temp files', () => {
+  it('keeps temp files in its own folder and removes those of dead processes of this host at check', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'terra-fanout-temp-'));
+    try {
+      const { hostname } = await import('node:os');
+      const { TEMP_FOLDER } = await import('../../../connectors/file/client.js');
+      const host = hostname().replace(/[^A-Za-z0-9_-]/g, '_');
+      const deadPid = 2 ** 22 + 12345; // above Linux's pid_max: never a live process
+      const stale = join(root, TEMP_FOLDER, `${host}.${deadPid}`);
+      const otherHost = join(root, TEMP_FOLDER, `other-host.${deadPid}`);
+      await mkdir(stale, { recursive: true });
+      await mkdir(otherHost, { recursive: true });
+      await writeFile(join(stale, `left-by-sigkill${TEMP_SUFFIX}`), 'partial');
+      const client = createFileClient(root);
+      await client.probe();
+      const folders = await readdir(join(root, TEMP_FOLDER));
+      assert.ok(!folders.includes(`${host}.${deadPid}`), 'stale folder of a dead process removed');
+      assert.ok(folders.includes(`other-host.${deadPid}`), "another host's folder left alone");
+      await client.writeAtomic('a/b.json', Buffer.from('{}'));
+      assert.equal(await readFile(join(root, 'a', 'b.json'), 'utf8'), '{}');
+      assert.deepEqual(await readdir(join(root, TEMP_FOLDER, `${host}.${process.pid}`)), [], 'no temp file left after a write');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
