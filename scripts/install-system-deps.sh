@@ -10,7 +10,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 missing=()
-if ! dpkg-query -W -f='${Status}' librdkafka-dev 2>/dev/null | grep -q 'install ok installed'; then
+# Outputs are captured before matching: with pipefail, `cmd | grep -q` can fail on SIGPIPE.
+status="$(dpkg-query -W -f='${Status}' librdkafka-dev 2>/dev/null || true)"
+if [[ "$status" != *'install ok installed'* ]]; then
   missing+=(librdkafka-dev)
 fi
 if ! command -v gcc >/dev/null 2>&1; then
@@ -25,7 +27,8 @@ if ((${#missing[@]} > 0)); then
   export DEBIAN_FRONTEND=noninteractive
   needs_update=0
   for pkg in "${missing[@]}"; do
-    if ! apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    policy="$(apt-cache policy "$pkg" 2>/dev/null || true)"
+    if [[ ! "$policy" =~ Candidate:\ [0-9] ]]; then
       needs_update=1
     fi
   done

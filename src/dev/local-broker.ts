@@ -76,7 +76,9 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     );
   }
 
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // detached: its own process group, so a terminal's Ctrl-C reaches only this process, which can
+  // drain its clients before it stops the broker. PDEATHSIG still ties the broker's life to ours.
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stderrTail = '';
   child.stderr?.setEncoding('utf8');

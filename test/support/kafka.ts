@@ -22,6 +22,7 @@ import {
   type ConsumerConfig,
   type IHeaders,
   type KafkaConfig,
+  type LogEntry,
   type Message,
   type RecordMetadata,
 } from 'kafkajs';
@@ -69,7 +70,11 @@ export interface KafkaTestBroker {
   consumer(groupId: string, overrides?: Partial<ConsumerConfig>): Consumer;
   /** Sends the messages with acks=-1 through a short-lived producer. */
   produce(topic: string, messages: Message[]): Promise<RecordMetadata[]>;
-  /** Reads messages back through a new group member until `expected` arrive or the timeout. */
+  /**
+   * Reads messages back through a new member of `groupId` (auto-commit on) until `expected` have
+   * arrived or the timeout passed, then disconnects. Returns everything received by then: fewer
+   * than expected on timeout, possibly more if extra messages were already in flight.
+   */
   consumeAll(topic: string, options: ConsumeAllOptions): Promise<ConsumedMessage[]>;
   stop(): Promise<void>;
 }
@@ -79,12 +84,38 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-/** A kafkajs client for the mock: compat patch applied, logs at ERROR only unless overridden. */
+/** Errors a healthy group answers while it rebalances; kafkajs logs each at ERROR. */
+const REBALANCE_NOISE = new Set([
+  'The group is rebalancing, so a rejoin is needed',
+  // INVALID_REQUEST: the mock's SyncGroup race, re-labelled by the compat patch.
+  'This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker. See the broker logs for more details',
+]);
+
+/**
+ * Prints kafkajs ERROR logs on stderr as one short line each, except the expected answers of a
+ * rebalancing group (Heartbeat/JoinGroup/SyncGroup responses), which are noise in tests.
+ */
+function testLogCreator(): (entry: LogEntry) => void {
+  return ({ namespace, label, log }) => {
+    const { message, timestamp: _timestamp, ...fields } = log;
+    const error: unknown = fields['error'];
+    if (typeof error === 'string' && REBALANCE_NOISE.has(error) && /Response (Heartbeat|JoinGroup|SyncGroup)/.test(message)) {
+      return;
+    }
+    process.stderr.write(`kafkajs ${label} ${namespace}: ${message} ${JSON.stringify(fields)}\n`);
+  };
+}
+
+/**
+ * A kafkajs client for the mock: compat patch applied, ERROR logs only (without rebalance
+ * noise). Pass `{ logLevel: logLevel.DEBUG }` to see everything.
+ */
 export function createTestKafka(brokers: string[], config: Partial<KafkaConfig> = {}): Kafka {
   applyLibrdkafkaMockCompat();
   return new Kafka({
     clientId: 'terra-fanout-test',
     logLevel: logLevel.ERROR,
+    logCreator: testLogCreator,
     connectionTimeout: 3000,
     ...config,
     brokers,

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `npm test`: build the TypeScript, make sure the local Kafka broker binary exists, run every
+# test file. Exit code = the test runner's.
+#
+# Extra arguments go to `node --test` (e.g. `npm test -- --test-name-pattern=resume`).
+# Set TEST_FILES to run a subset: TEST_FILES="dist/test/dev/local-broker.test.js" npm test
+#
+# Test files are test/**/*.test.ts, run from dist/. They are listed explicitly instead of
+# `node --test dist/test/`: on Node 20 a directory argument named `test` makes *every* .js file
+# below it a test file (support modules and child-process fixtures included), and compiled tests
+# whose source was deleted would still run from a stale dist/.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+npx tsc -p tsconfig.json
+bash scripts/build-kafka-mock.sh
+
+if [[ -n "${TEST_FILES:-}" ]]; then
+  read -r -a files <<<"$TEST_FILES"
+else
+  files=()
+  while IFS= read -r source; do
+    files+=("dist/${source%.ts}.js")
+  done < <(find test -name '*.test.ts' -type f | LC_ALL=C sort)
+fi
+if ((${#files[@]} == 0)); then
+  echo "test.sh: no test files found under test/" >&2
+  exit 1
+fi
+
+# Keep the cloud SDKs from probing instance-metadata endpoints (169.254.169.254) in tests.
+export AWS_EC2_METADATA_DISABLED=true
+export METADATA_SERVER_DETECTION=none
+
+# --test-force-exit: a file whose tests are done exits even if a handle (a socket, a timer) was
+#   left open, instead of hanging the run.
+# --test-timeout: on Node 20 it bounds each test *and each test file*, hooks included, so a hung
+#   after() hook fails its file after 10 minutes instead of hanging CI forever.
+status=0
+node --test --test-concurrency=2 --test-force-exit --test-timeout=600000 "$@" "${files[@]}" || status=$?
+exit "$status"
