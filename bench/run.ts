@@ -11,7 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
-import { tenantConfigSchema } from '../src/config/tenant-schema.js';
+import { z } from 'zod';
+import { connectorRegistry } from '../connectors/registry.js';
+import type { AnyConnectorDefinition, Destination } from '../src/connector/contract.js';
+import { createTenantSchema } from '../src/config/tenant-schema.js';
 import { workerConfigSchema } from '../src/config/worker-schema.js';
 import { startLocalBroker } from '../src/dev/local-broker.js';
 import { applyLibrdkafkaMockCompat } from '../src/kafka/librdkafka-mock-compat.js';
@@ -43,6 +46,27 @@ function activity(index: number, padding = 0): string {
   });
 }
 
+/** A destination that accepts everything and keeps nothing: the lane engine's own cost. */
+const discardConnector: AnyConnectorDefinition = {
+  type: 'discard',
+  description: 'Benchmark sink: accepts every record and stores nothing.',
+  configSchema: z.object({}).meta({ description: 'No settings.' }),
+  unit: () => 'record',
+  locate: (_config, record) => record.identity,
+  createClient: () => undefined,
+  createDestination: (): Destination => ({
+    check: async () => undefined,
+    send: async (batch) => batch.map(() => ({ ok: true as const })),
+    close: async () => undefined,
+  }),
+  contract: {
+    exampleConfig: () => ({}),
+    memoryPort: () => ({ client: undefined, stored: () => new Map(), breakWith: () => undefined }),
+  },
+};
+const benchConnectors = [...connectorRegistry, discardConnector];
+const benchTenantSchema = createTenantSchema(benchConnectors);
+
 function rssSampler(): { stop(): number } {
   let peak = process.memoryUsage().rss;
   const timer = setInterval(() => {
@@ -58,11 +82,12 @@ function rssSampler(): { stop(): number } {
 
 const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-async function produce(kafka: Kafka, topic: string, values: string[], compression = CompressionTypes.None): Promise<void> {
+/** Round-robin over partitions: the mock keeps only 5 MiB per partition, so spread evenly. */
+async function produce(kafka: Kafka, topic: string, partitions: number, values: string[], compression = CompressionTypes.None): Promise<void> {
   const producer = kafka.producer({ allowAutoTopicCreation: true });
   await producer.connect();
   for (let start = 0; start < values.length; start += 1000) {
-    await producer.send({ topic, acks: -1, compression, messages: values.slice(start, start + 1000).map((value, i) => ({ key: String((start + i) % 100), value })) });
+    await producer.send({ topic, acks: -1, compression, messages: values.slice(start, start + 1000).map((value, i) => ({ partition: (start + i) % partitions, value })) });
   }
   await producer.disconnect();
 }
@@ -75,7 +100,8 @@ async function rawConsume(kafka: Kafka, topic: string, expected: number): Promis
   let bytes = 0;
   let started = 0n;
   const sampler = rssSampler();
-  const done = new Promise<bigint>((resolve) => {
+  const done = new Promise<bigint>((resolve, reject) => {
+    setTimeout(() => reject(new Error(`raw consumer saw ${seen}/${expected} messages in 120 s`)), 120_000).unref();
     void consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch, resolveOffset }) => {
@@ -95,26 +121,37 @@ async function rawConsume(kafka: Kafka, topic: string, expected: number): Promis
   return { seconds: Number(finished - started) / 1e9, bytes, rss };
 }
 
-async function laneRun(brokers: string[], topic: string, expected: number, budgets: Record<string, string>): Promise<{ seconds: number; rss: number; delivered: number }> {
-  const dir = await mkdtemp(join(process.env['BENCH_DIR'] ?? tmpdir(), 'terra-fanout-bench-'));
+async function laneRun(
+  brokers: string[],
+  topic: string,
+  expected: number,
+  budgets: Record<string, string>,
+  sink: { type: 'file'; fsync: boolean; base: string } | { type: 'discard' },
+): Promise<{ seconds: number; rss: number; delivered: number }> {
+  const dir = await mkdtemp(join(sink.type === 'file' ? sink.base : tmpdir(), 'terra-fanout-bench-'));
   const worker = workerConfigSchema.parse({
     kafka: { brokers, librdkafkaMockCompat: true, sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, maxWaitTimeMs: 100, groupPrefix: `bench-${Date.now()}` },
     http: { host: '127.0.0.1', port: 0 },
     budgets,
   });
-  const tenant = tenantConfigSchema.parse({
+  const tenant = benchTenantSchema.parse({
     tenant: 'bench',
     topics: [topic],
     deadLetterTopic: `${topic}.dlq`,
-    destinations: [{ name: 'files', type: 'file', batch: { maxRecords: 1000, lingerMs: 50 }, config: { directory: dir } }],
+    destinations: [
+      sink.type === 'file'
+        ? { name: 'files', type: 'file', batch: { maxRecords: 1000, lingerMs: 50 }, config: { directory: dir, fsync: sink.fsync } }
+        : { name: 'discard', type: 'discard', batch: { maxRecords: 1000, lingerMs: 50 }, config: {} },
+    ],
   });
   const sampler = rssSampler();
-  const running = await startWorker({ worker, tenants: [tenant] }, { logger: pino({ level: 'warn' }), httpPort: 0 });
+  const running = await startWorker({ worker, tenants: [tenant] }, { logger: pino({ level: 'warn' }), httpPort: 0, connectors: benchConnectors });
   const counter = (name: string): Promise<number> =>
     running.metrics.registry.getSingleMetric(name)?.get().then((metric) => metric.values.reduce((sum, value) => sum + value.value, 0)) ?? Promise.resolve(0);
   let started = 0n;
   let delivered = 0;
-  for (;;) {
+  const giveUp = Date.now() + 300_000;
+  while (Date.now() < giveUp) {
     const received = await counter('terra_fanout_messages_received_total');
     if (started === 0n && received > 0) started = process.hrtime.bigint();
     delivered = await counter('terra_fanout_records_delivered_total');
@@ -123,6 +160,7 @@ async function laneRun(brokers: string[], topic: string, expected: number, budge
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const rss = sampler.stop();
+  if (delivered < expected) console.log(`  (gave up waiting: ${delivered}/${expected} delivered)`);
   await running.stop();
   await rm(dir, { recursive: true, force: true });
   return { seconds, rss, delivered };
@@ -136,26 +174,41 @@ async function main(): Promise<void> {
     const values = Array.from({ length: count }, (_, index) => activity(index));
     const avg = values.reduce((sum, value) => sum + value.length, 0) / values.length;
     console.log(`terra-fanout bench: ${fmt(count)} activity events of ~${fmt(avg)} B through the local broker (librdkafka mock), Node ${process.version}`);
-    await produce(kafka, 'bench-small', values);
+    await produce(kafka, 'bench-small', 16, values);
 
     const raw = await rawConsume(kafka, 'bench-small', count);
     const rawRate = count / raw.seconds;
-    console.log(`  raw kafkajs consume     ${fmt(rawRate).padStart(8)} msg/s  ${fmt(raw.bytes / MiB / raw.seconds, 1).padStart(6)} MB/s  peak RSS ${fmt(raw.rss / MiB)} MiB`);
+    console.log(`  raw kafkajs consume                ${fmt(rawRate).padStart(8)} msg/s  ${fmt(raw.bytes / MiB / raw.seconds, 1).padStart(6)} MB/s  peak RSS ${fmt(raw.rss / MiB)} MiB`);
 
-    const lane = await laneRun(broker.brokers, 'bench-small', count, { processInFlightBytes: '256MiB', laneInFlightBytes: '64MiB' });
-    const laneRate = lane.delivered / lane.seconds;
-    console.log(`  lane -> file destination ${fmt(laneRate).padStart(7)} rec/s  ${fmt((avg * lane.delivered) / MiB / lane.seconds, 1).padStart(6)} MB/s  peak RSS ${fmt(lane.rss / MiB)} MiB`);
-    console.log(`  ratio lane/raw           ${fmt(laneRate / rawRate, 2)}`);
+    const disk = process.env['BENCH_DIR'] ?? tmpdir();
+    const memoryDisk = process.env['BENCH_MEMORY_DIR'] ?? '/dev/shm';
+    const runs = [
+      { label: 'lane -> discard (engine only)', sink: { type: 'discard' } as const },
+      { label: `lane -> file, fsync off, ${memoryDisk}`, sink: { type: 'file', fsync: false, base: memoryDisk } as const },
+      { label: `lane -> file, fsync off, ${disk}`, sink: { type: 'file', fsync: false, base: disk } as const },
+      { label: `lane -> file, fsync on,  ${disk}`, sink: { type: 'file', fsync: true, base: disk } as const },
+    ];
+    for (const run of runs) {
+      const lane = await laneRun(broker.brokers, 'bench-small', count, { processInFlightBytes: '256MiB', laneInFlightBytes: '64MiB' }, run.sink);
+      const laneRate = lane.delivered / lane.seconds;
+      console.log(
+        `  ${run.label.padEnd(34)} ${fmt(laneRate).padStart(8)} rec/s  ${fmt((avg * lane.delivered) / MiB / lane.seconds, 1).padStart(6)} MB/s  peak RSS ${fmt(lane.rss / MiB)} MiB  ratio to raw ${fmt(laneRate / rawRate, 2)}`,
+      );
+    }
 
-    const bigSize = 30 * MiB;
-    const big = Array.from({ length: bigCount }, (_, index) => activity(1_000_000 + index, bigSize));
-    const budget = '96MiB';
-    console.log(`terra-fanout bench: ${bigCount} activity events of ~${fmt(big[0]!.length / MiB, 1)} MB (gzip on the wire), process budget ${budget}`);
-    const baseline = process.memoryUsage().rss;
-    await produce(kafka, 'bench-big', big, CompressionTypes.GZIP);
-    big.length = 0;
-    const heavy = await laneRun(broker.brokers, 'bench-big', bigCount, { processInFlightBytes: budget, laneInFlightBytes: budget, maxMessageBytes: '40MiB' });
-    console.log(`  lane -> file destination ${fmt(heavy.delivered / heavy.seconds, 2)} rec/s  peak RSS ${fmt(heavy.rss / MiB)} MiB (baseline before the run ${fmt(baseline / MiB)} MiB, budget ${budget} of message bytes)`);
+    if (bigCount > 0) {
+      const bigSize = 30 * MiB;
+      const budget = '96MiB';
+      let big = Array.from({ length: bigCount }, (_, index) => activity(1_000_000 + index, bigSize));
+      console.log(`terra-fanout bench: ${bigCount} activity events of ~${fmt((big[0]?.length ?? 0) / MiB, 1)} MB each (gzip on the wire), budgets.processInFlightBytes ${budget}`);
+      await produce(kafka, 'bench-big', 4, big, CompressionTypes.GZIP);
+      big = [];
+      const baseline = process.memoryUsage().rss;
+      const heavy = await laneRun(broker.brokers, 'bench-big', bigCount, { processInFlightBytes: budget, laneInFlightBytes: budget, maxMessageBytes: '40MiB' }, { type: 'file', fsync: false, base: memoryDisk });
+      console.log(
+        `  lane -> file ${fmt(heavy.delivered / heavy.seconds, 2)} rec/s  peak RSS ${fmt(heavy.rss / MiB)} MiB, ${fmt((heavy.rss - baseline) / MiB)} MiB above the ${fmt(baseline / MiB)} MiB before the run (message budget ${budget}; decoded JSON costs a few times its bytes)`,
+      );
+    }
   } finally {
     await broker.stop();
   }

@@ -49,13 +49,15 @@ async function removeStaleTempFolders(tempRoot: string, host: string): Promise<v
   }
 }
 
-/** The real file-system port over `directory`. */
-export function createFileClient(directory: string): FilePort {
+/** The real file-system port over `directory`; `fsync: false` skips the file and folder fsyncs. */
+export function createFileClient(directory: string, options: { fsync: boolean } = { fsync: true }): FilePort {
   const root = resolve(directory);
   const host = hostname().replace(/[^A-Za-z0-9_-]/g, '_');
   const tempRoot = join(root, TEMP_FOLDER);
   const ownTemp = join(tempRoot, `${host}.${process.pid}`);
   let ownTempReady: Promise<unknown> | undefined;
+  /** Folders this client has created or seen; a cache, so most writes skip the mkdir call. */
+  const knownFolders = new Set<string>();
 
   const targetOf = (key: string): string => {
     const target = resolve(root, key);
@@ -69,7 +71,11 @@ export function createFileClient(directory: string): FilePort {
     async writeAtomic(key, body) {
       const target = targetOf(key);
       const folder = dirname(target);
-      await mkdir(folder, { recursive: true });
+      if (!knownFolders.has(folder)) {
+        await mkdir(folder, { recursive: true });
+        if (knownFolders.size >= 10_000) knownFolders.clear();
+        knownFolders.add(folder);
+      }
       ownTempReady ??= mkdir(ownTemp, { recursive: true });
       await ownTempReady;
       const temp = join(ownTemp, `${randomUUID()}${TEMP_SUFFIX}`);
@@ -77,17 +83,18 @@ export function createFileClient(directory: string): FilePort {
         const handle = await open(temp, 'wx');
         try {
           await handle.writeFile(body);
-          await handle.sync();
+          if (options.fsync) await handle.sync();
         } finally {
           await handle.close();
         }
         await rename(temp, target);
       } catch (error) {
         await unlink(temp).catch(() => undefined);
-        ownTempReady = undefined; // recreated on the next write if someone removed it
+        ownTempReady = undefined; // folders are recreated on the next write if someone removed them
+        knownFolders.delete(folder);
         throw error;
       }
-      await syncFolder(folder);
+      if (options.fsync) await syncFolder(folder);
     },
 
     async probe() {

@@ -7,6 +7,14 @@ export const fileConfigSchema = z.strictObject({
     .string()
     .min(1)
     .meta({ description: 'Directory the files are written under. Created when missing; must be writable.', examples: ['./data/terra', '/var/lib/terra-fanout/out'] }),
+  fsync: z
+    .boolean()
+    .default(true)
+    .meta({
+      description:
+        'true: fsync each file and its folder before the record counts as written (survives power loss). false: the rename is still atomic for readers and safe across a process crash, and writes are much faster, but an operating-system crash can lose the last writes.',
+      examples: [true, false],
+    }),
   prefix: keyPrefixSchema.optional(),
   keyTemplate: keyTemplateSchema.optional(),
   unit: z

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { connectorRegistry, findConnector } from '../../connectors/registry.js';
+import { connectorRegistry } from '../../connectors/registry.js';
+import type { AnyConnectorDefinition } from '../connector/contract.js';
 import type { TenantConfig } from '../config/tenant-schema.js';
 import { resolveDestinationSettings } from '../config/delivery-settings.js';
 import type { WorkerConfig } from '../config/worker-schema.js';
@@ -23,6 +24,8 @@ export interface WorkerOptions {
   /** Overrides worker.http.port (0 = any free port). */
   httpPort?: number;
   fetch?: typeof fetch;
+  /** The destination types available; the registry unless a test or benchmark adds its own. */
+  connectors?: readonly AnyConnectorDefinition[];
 }
 
 export interface RunningWorker {
@@ -51,11 +54,12 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
   const laneBudgetBytes = Math.min(worker.budgets.laneInFlightBytes, worker.budgets.processInFlightBytes);
   const limits = { maxBytes: Math.max(64 * 1024, Math.min(10 * MiB, laneBudgetBytes)), maxBytesPerPartition: Math.max(64 * 1024, Math.min(MiB, laneBudgetBytes)) };
 
+  const connectors = options.connectors ?? connectorRegistry;
   const lanes: Lane[] = [];
   for (const tenant of input.tenants) {
     for (const destinationConfig of tenant.destinations) {
-      const connector = findConnector(destinationConfig.type);
-      if (connector === undefined) throw new Error(`Unknown destination type ${destinationConfig.type}; known: ${connectorRegistry.map((c) => c.type).join(', ')}`);
+      const connector = connectors.find((candidate) => candidate.type === destinationConfig.type);
+      if (connector === undefined) throw new Error(`Unknown destination type ${destinationConfig.type}; known: ${connectors.map((c) => c.type).join(', ')}`);
       const context = { tenant: tenant.tenant, destination: destinationConfig.name, logger: logger.child({ tenant: tenant.tenant, destination: destinationConfig.name }) };
       const settings = resolveDestinationSettings(tenant, destinationConfig);
       const client = connector.createClient(destinationConfig.config, context);

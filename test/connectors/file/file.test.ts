@@ -39,7 +39,7 @@ const signal = new AbortController().signal;
 
 describe('file config', () => {
   it('applies defaults and rejects unknown keys and unsafe templates', () => {
-    assert.deepEqual(fileConfigSchema.parse({ directory: '/tmp/x' }), { directory: '/tmp/x', unit: 'record' });
+    assert.deepEqual(fileConfigSchema.parse({ directory: '/tmp/x' }), { directory: '/tmp/x', fsync: true, unit: 'record' });
     assert.equal(fileConfigSchema.safeParse({ directory: '/tmp/x', dir: 'y' }).success, false);
     assert.equal(fileConfigSchema.safeParse({ directory: '/tmp/x', keyTemplate: '../{identity}' }).success, false);
     assert.equal(fileConfigSchema.safeParse({ directory: '' }).success, false);
