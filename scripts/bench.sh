@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json
 bash scripts/build-kafka-mock.sh
 export AWS_EC2_METADATA_DISABLED=true METADATA_SERVER_DETECTION=none
-exec node --max-old-space-size=2048 dist/bench/run.js "$@"
+exec node --expose-gc --max-old-space-size=2048 dist/bench/run.js "$@"
