@@ -97,6 +97,8 @@ export class Lane {
   #checked = false;
   #joined = false;
   #consumerDone: Promise<void> | undefined;
+  /** Counted per message, reported once per fetched batch (prom-client label hashing is not free). */
+  #received = { messages: 0, records: 0, filtered: 0 };
 
   constructor(options: LaneOptions) {
     this.#options = options;
@@ -200,7 +202,7 @@ export class Lane {
           continue;
         }
         await this.#hold(message.sizeBytes);
-        this.#options.metrics.messagesReceived.inc(this.#labels);
+        this.#received.messages += 1;
         const pending = await this.#read(message);
         if (this.#stopping && this.#abort.signal.aborted) return;
         this.#pending.push(pending);
@@ -219,7 +221,18 @@ export class Lane {
     } catch (error) {
       if (error instanceof Aborted) return;
       throw error;
+    } finally {
+      this.#reportReceived();
     }
+  }
+
+  #reportReceived(): void {
+    const { metrics } = this.#options;
+    const { messages, records, filtered } = this.#received;
+    if (messages > 0) metrics.messagesReceived.inc(this.#labels, messages);
+    if (records > 0) metrics.recordsReceived.inc(this.#connectorLabels, records);
+    if (filtered > 0) metrics.recordsFiltered.inc(this.#labels, filtered);
+    this.#received = { messages: 0, records: 0, filtered: 0 };
   }
 
   /** Reserves a message's bytes in the lane and process budgets, flushing first if full. */
@@ -274,8 +287,8 @@ export class Lane {
         outcome = { ok: false, error: toFanoutError(thrown) };
       }
       if (outcome.ok) {
-        if (outcome.filtered) this.#options.metrics.recordsFiltered.inc(this.#labels);
-        if (outcome.records.length > 0) this.#options.metrics.recordsReceived.inc(this.#connectorLabels, outcome.records.length);
+        if (outcome.filtered) this.#received.filtered += 1;
+        this.#received.records += outcome.records.length;
         return { message, records: outcome.records, rejection: null };
       }
       attempts += 1;
