@@ -54,6 +54,11 @@ program
     logger.info({ version, config: options.config, tenants: loaded.value.tenants.map((tenant) => tenant.tenant) }, 'Starting terra-fanout.');
     const worker = await startWorker(loaded.value, { logger });
     onShutdownSignal(() => worker.stop(), (message) => logger.info(message));
+    void worker.fatal.then(async (error) => {
+      logger.fatal({ err: error }, 'A lane failed for good; draining the others and exiting so the worker is restarted.');
+      await worker.stop().catch(() => undefined);
+      process.exit(1);
+    });
   });
 
 program

@@ -36,6 +36,8 @@ export interface LaneOptions {
   processBudget: ByteBudget;
   metrics: Metrics;
   logger: Logger;
+  /** Called once when the lane cannot go on (its consumer crashed and will not restart). */
+  onFatal?: (error: Error) => void;
   now?: () => number;
   random?: () => number;
 }
@@ -127,9 +129,10 @@ export class Lane {
       this.#log.info('Lane joined its consumer group.');
     });
     this.#options.consumer.onCrash((error) => {
-      this.#log.error({ err: error }, 'Lane consumer crashed and will not restart; the process should be restarted.');
+      this.#log.error({ err: error }, 'Lane consumer crashed and will not restart.');
       this.#joined = false;
       this.#updateReady();
+      this.#options.onFatal?.(error);
     });
     this.#consumerDone = this.#options.consumer.start((batch, controls) => this.#onBatch(batch, controls));
     await this.#consumerDone;

@@ -32,6 +32,11 @@ export interface RunningWorker {
   lanes: readonly Lane[];
   http: HttpServer;
   metrics: Metrics;
+  /**
+   * Resolves with the error when a lane cannot go on (its consumer crashed for good, or it could
+   * not start). The caller should stop() the worker and exit non-zero so it is restarted.
+   */
+  fatal: Promise<Error>;
   /** Drains every lane within worker.shutdown.drainTimeoutMs, commits, and closes. */
   stop(): Promise<void>;
 }
@@ -55,6 +60,10 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
   const limits = { maxBytes: Math.max(64 * 1024, Math.min(10 * MiB, laneBudgetBytes)), maxBytesPerPartition: Math.max(64 * 1024, Math.min(MiB, laneBudgetBytes)) };
 
   const connectors = options.connectors ?? connectorRegistry;
+  let reportFatal: (error: Error) => void = () => undefined;
+  const fatal = new Promise<Error>((resolve) => {
+    reportFatal = resolve;
+  });
   const lanes: Lane[] = [];
   for (const tenant of input.tenants) {
     for (const destinationConfig of tenant.destinations) {
@@ -91,6 +100,7 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
           processBudget,
           metrics,
           logger,
+          onFatal: reportFatal,
         }),
       );
     }
@@ -105,7 +115,10 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
   logger.info({ lanes: lanes.map((lane) => lane.name), http: http.url }, 'Worker started.');
 
   for (const lane of lanes) {
-    lane.start().catch((error: unknown) => logger.error({ err: error, lane: lane.name }, 'Lane stopped with an error; the process should be restarted.'));
+    lane.start().catch((error: unknown) => {
+      logger.error({ err: error, lane: lane.name }, 'Lane could not start.');
+      reportFatal(error instanceof Error ? error : new Error(String(error)));
+    });
   }
 
   let stopping: Promise<void> | undefined;
@@ -113,6 +126,7 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     lanes,
     http,
     metrics,
+    fatal,
     stop() {
       stopping ??= (async () => {
         logger.info({ deadlineMs: worker.shutdown.drainTimeoutMs }, 'Draining lanes.');

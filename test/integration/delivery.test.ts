@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { pino } from 'pino';
+import { Writable } from 'node:stream';
 import { loadWorkerWithTenants } from '../../src/config/load-config.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { uniqueName, useKafkaBroker } from '../support/kafka.js';
 import { startWebhookReceiver } from '../support/webhook-receiver.js';
@@ -51,7 +52,14 @@ describe('worker against the local broker', () => {
     const loaded = await loadWorkerWithTenants(workerPath, { ...process.env, HOOK_SECRET: secret, OUT_DIR: out });
     assert.ok(loaded.ok, loaded.ok ? '' : JSON.stringify(loaded.problems));
 
-    const worker: RunningWorker = await startWorker(loaded.value, { logger: pino({ level: 'silent' }), httpPort: 0 });
+    const logLines: string[] = [];
+    const logSink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logLines.push(chunk.toString());
+        done();
+      },
+    });
+    const worker: RunningWorker = await startWorker(loaded.value, { logger: createLogger('debug', logSink), httpPort: 0 });
     cleanups.push(() => worker.stop());
 
     // The destination goes down after the lanes are ready (their checks passed), mid-stream.
@@ -85,6 +93,11 @@ describe('worker against the local broker', () => {
     assert.equal(stored.user.user_id, 'u-1');
     assert.equal(stored.data.length, 1);
     assert.equal(stored.data[0]?.metadata.summary_id, 'u-1-act-0');
+
+    const logs = logLines.join('');
+    assert.match(logs, /Destination failed; the lane pauses and retries/, 'the outage was logged');
+    assert.ok(!logs.includes(secret), 'the webhook secret never reaches the logs');
+    assert.ok(!logs.includes('u-1-act-0'), 'no payload content in the logs');
 
     const ready = await fetch(`${worker.http.url}/readyz`);
     assert.equal(ready.status, 200);

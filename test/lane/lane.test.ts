@@ -44,7 +44,10 @@ class MemoryConsumer implements LaneConsumer {
   onJoined(listener: () => void): void {
     this.#joined.push(listener);
   }
-  onCrash(): void {}
+  crashListeners: Array<(error: Error) => void> = [];
+  onCrash(listener: (error: Error) => void): void {
+    this.crashListeners.push(listener);
+  }
   async stop(): Promise<void> {}
   committedOffset(partition = 0): string | undefined {
     return this.commits.flat().filter((commit) => commit.partition === partition).at(-1)?.offset;
@@ -122,7 +125,10 @@ const reader: MessageReader = async (inbound) => {
   return { ok: true, records: text.split(',').map((id) => record(id, inbound.offset)), filtered: false };
 };
 
-function makeLane(destination: Destination, overrides: { maxRecords?: number; maxAttempts?: number | null; read?: MessageReader; laneBudgetBytes?: number; budget?: ByteBudget } = {}) {
+function makeLane(
+  destination: Destination,
+  overrides: { maxRecords?: number; maxAttempts?: number | null; read?: MessageReader; laneBudgetBytes?: number; budget?: ByteBudget; onFatal?: (error: Error) => void } = {},
+) {
   const consumer = new MemoryConsumer();
   const producer = new MemoryProducer();
   const metrics = createMetrics({ defaultMetrics: false });
@@ -141,6 +147,7 @@ function makeLane(destination: Destination, overrides: { maxRecords?: number; ma
     processBudget: overrides.budget ?? new ByteBudget(10_000_000),
     metrics,
     logger: pino({ level: 'silent' }),
+    ...(overrides.onFatal === undefined ? {} : { onFatal: overrides.onFatal }),
   });
   return { lane, consumer, producer, metrics };
 }
@@ -318,5 +325,16 @@ describe('lane', () => {
     assert.equal(destination.delivered.length, 4);
     assert.ok(peak <= 10, `peak ${peak} within budget`);
     assert.equal(budget.used, 0);
+  });
+
+  it('reports a consumer crash that will not restart as fatal and stops being ready', async () => {
+    const fatal: Error[] = [];
+    const { lane, consumer } = makeLane(new ScriptedDestination(), { onFatal: (error) => fatal.push(error) });
+    await lane.start();
+    assert.equal(lane.ready, true);
+    for (const listener of consumer.crashListeners) listener(new Error('coordinator lost'));
+    assert.equal(lane.ready, false);
+    assert.deepEqual(fatal.map((error) => error.message), ['coordinator lost']);
+    await lane.stop(1000);
   });
 });
