@@ -74,9 +74,10 @@ describe('worker against the local broker', () => {
     const dataRequests = receiver.requests.filter((request) => !request.body.includes('"healthcheck"'));
     assert.equal(dataRequests.filter((request) => request.status < 300).length, 0, 'webhook lane has delivered nothing yet');
     assert.ok(dataRequests.length > 0, 'webhook lane kept trying');
-    const metrics = await (await fetch(`${worker.http.url}/metrics`)).text();
-    assert.match(metrics, /terra_fanout_lane_paused\{tenant="acme",destination="hook"\} 1/);
-    assert.match(metrics, /terra_fanout_records_delivered_total\{tenant="acme",destination="files",connector="file"\} 20/);
+    // Files appear during send(); the counter moves when send() returns.
+    const metricsShow = (pattern: RegExp): Promise<boolean> => waitFor(async () => pattern.test(await (await fetch(`${worker.http.url}/metrics`)).text()), 10_000);
+    assert.ok(await metricsShow(/terra_fanout_lane_paused\{tenant="acme",destination="hook"\} 1/), 'webhook lane reported paused');
+    assert.ok(await metricsShow(/terra_fanout_records_delivered_total\{tenant="acme",destination="files",connector="file"\} 20/), 'file lane counted 20 delivered');
 
     down = false;
     const delivered = (): Set<string> =>
