@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { loadWorkerWithTenants } from '../../src/config/load-config.js';
 import { deadLetterHeader } from '../../src/lane/dead-letter.js';
 import { computeTerraSignature } from '../../src/terra/signature.js';
 import { startWorker } from '../../src/worker/worker.js';
 import { uniqueName, useKafkaBroker } from '../support/kafka.js';
-import { activityEvent, waitFor, writeWorkerFiles } from '../support/worker-files.js';
+import { activityEvent, useCleanups, waitFor, writeWorkerFiles } from '../support/worker-files.js';
 
 const kafka = useKafkaBroker();
 
@@ -17,10 +17,7 @@ function nested(depth: number): string {
 }
 
 describe('bad input', () => {
-  const cleanups: Array<() => Promise<void>> = [];
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  const cleanups = useCleanups();
 
   it('parks every kind of bad input in the dead-letter topic with its code and keeps delivering', async () => {
     const topic = uniqueName('events');

@@ -1,32 +1,21 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Writable } from 'node:stream';
 import { loadWorkerWithTenants } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { uniqueName, useKafkaBroker } from '../support/kafka.js';
 import { startWebhookReceiver } from '../support/webhook-receiver.js';
-import { activityEvent, waitFor, writeWorkerFiles } from '../support/worker-files.js';
+import { activityEvent, listFiles, useCleanups, waitFor, writeWorkerFiles } from '../support/worker-files.js';
 
 const kafka = useKafkaBroker();
 const secret = 'whsec-integration-test';
 
-async function listFiles(dir: string): Promise<string[]> {
-  try {
-    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-    return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
-  } catch {
-    return [];
-  }
-}
 
 describe('worker against the local broker', () => {
-  const cleanups: Array<() => Promise<void>> = [];
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  const cleanups = useCleanups();
 
   it('delivers to file and webhook; a webhook that is down stalls only its own lane and catches up', async () => {
     let down = false;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { uniqueName, useKafkaBroker } from '../support/kafka.js';
-import { activityEvent, waitFor, writeWorkerFiles } from '../support/worker-files.js';
+import { activityEvent, listFiles, useCleanups, waitFor, writeWorkerFiles } from '../support/worker-files.js';
 
 const kafka = useKafkaBroker({ topics: [] });
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -19,16 +19,9 @@ function startWorkerProcess(workerPath: string, env: Record<string, string>): Ch
 const exited = (child: ChildProcess): Promise<number | null> =>
   child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 
-async function files(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
-}
 
 describe('crash safety', () => {
-  const cleanups: Array<() => Promise<void>> = [];
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  const cleanups = useCleanups();
 
   it('a worker killed with SIGKILL mid-stream and restarted writes every record exactly once', async () => {
     const topic = uniqueName('events');
@@ -47,19 +40,19 @@ describe('crash safety', () => {
 
     const first = startWorkerProcess(workerPath, env);
     cleanups.push(async () => void first.kill('SIGKILL'));
-    assert.ok(await waitFor(async () => (await files(out)).length >= 200, 30_000, 20), 'first worker started writing');
+    assert.ok(await waitFor(async () => (await listFiles(out)).length >= 200, 30_000, 20), 'first worker started writing');
     first.kill('SIGKILL');
     await exited(first);
-    const atKill = (await files(out)).length;
+    const atKill = (await listFiles(out)).length;
     assert.ok(atKill < total, `killed mid-stream (${atKill}/${total} written)`);
 
     const second = startWorkerProcess(workerPath, env);
     cleanups.push(async () => void second.kill('SIGKILL'));
-    assert.ok(await waitFor(async () => (await files(out)).length >= total, 60_000, 100), 'restarted worker caught up');
+    assert.ok(await waitFor(async () => (await listFiles(out)).length >= total, 60_000, 100), 'restarted worker caught up');
     second.kill('SIGTERM');
     assert.equal(await exited(second), 0, 'SIGTERM drains and exits 0');
 
-    const written = await files(out);
+    const written = await listFiles(out);
     assert.equal(written.length, total, 'no missing and no extra files');
     assert.equal(written.filter((path) => !path.endsWith('.json')).length, 0, 'no temp files left behind');
     const summaryIds = new Set<string>();

@@ -1,6 +1,7 @@
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import { stringify } from 'yaml';
 
 /** Writes a worker file (mock-friendly Kafka settings) and tenant files into a fresh directory. */
@@ -58,4 +59,19 @@ export function activityEvent(userId: string, index: number, extra: Record<strin
     ],
     version: '2022-03-16',
   };
+}
+
+/** Every file below `dir` (recursively), or none when it does not exist yet. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+}
+
+/** Registers an after() hook in the calling file that runs the pushed clean-ups, last first. */
+export function useCleanups(): Array<() => Promise<void>> {
+  const cleanups: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+  return cleanups;
 }
