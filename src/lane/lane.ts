@@ -195,25 +195,29 @@ export class Lane {
     this.#controls = controls;
     const key = partitionKey(batch.topic, batch.partition);
     this.#highWatermark.set(key, BigInt(batch.highWatermark));
+    // Taking a message only marks it as fetched (resolveOffset); resolving the last one taken covers
+    // the ones before it. Nothing is committed here: commits follow delivery, in #commit.
+    let lastTaken: string | undefined;
     try {
       for (const message of batch.messages) {
         if (this.#stopping || !controls.isActive()) return;
         const offset = BigInt(message.offset);
         const next = this.#nextOffset.get(key);
         if (next !== undefined && offset < next) {
-          controls.resolveOffset(message.offset); // already pending or settled in this lane
+          lastTaken = message.offset; // already pending or settled in this lane
           continue;
         }
-        await this.#hold(message.sizeBytes);
+        if (!this.#tryHold(message.sizeBytes)) await this.#hold(message.sizeBytes);
         this.#received.messages += 1;
-        const pending = await this.#read(message);
+        const outcome = await this.#readOnce(message);
+        const pending = outcome.ok ? this.#accept(message, outcome) : await this.#retryRead(message, outcome.error);
         if (this.#stopping && this.#abort.signal.aborted) return;
         this.#pending.push(pending);
         this.#pendingBytes += message.sizeBytes;
         this.#pendingRecords += pending.records.length;
         for (const record of pending.records) this.#pendingRecordBytes += record.body.length;
         this.#nextOffset.set(key, offset + 1n);
-        controls.resolveOffset(message.offset);
+        lastTaken = message.offset;
         const { maxRecords, maxBytes } = this.#options.batch;
         if (this.#pendingRecords >= maxRecords || this.#pendingRecordBytes >= maxBytes || this.#pendingBytes >= this.#options.laneBudgetBytes) {
           await this.#flush();
@@ -225,6 +229,7 @@ export class Lane {
       if (error instanceof Aborted) return;
       throw error;
     } finally {
+      if (lastTaken !== undefined) controls.resolveOffset(lastTaken);
       this.#reportReceived();
     }
   }
@@ -236,6 +241,15 @@ export class Lane {
     if (records > 0) metrics.recordsReceived.inc(this.#connectorLabels, records);
     if (filtered > 0) metrics.recordsFiltered.inc(this.#labels, filtered);
     this.#received = { messages: 0, records: 0, filtered: 0 };
+  }
+
+  /** Reserves a message's bytes when both budgets have room now; the common, synchronous case. */
+  #tryHold(bytes: number): boolean {
+    if (this.#pending.length > 0 && this.#pendingBytes + bytes > this.#options.laneBudgetBytes) return false;
+    if (!this.#options.processBudget.tryAcquire(bytes)) return false;
+    this.#heldBytes += bytes;
+    this.#reportBytes();
+    return true;
   }
 
   /** Reserves a message's bytes in the lane and process budgets, flushing first if full. */
@@ -270,45 +284,49 @@ export class Lane {
     this.#options.metrics.processInFlightBytes.set(this.#options.processBudget.used);
   }
 
-  /** Reads one message, retrying retryable read failures (an s3_payload store that is down). */
-  async #read(message: InboundMessage): Promise<PendingMessage> {
+  async #readOnce(message: InboundMessage): Promise<MessageOutcome> {
     try {
-      return await this.#readWithRetry(message);
-    } finally {
-      this.#setPaused('retry', false);
+      return await this.#options.read(message);
+    } catch (thrown) {
+      return { ok: false, error: toFanoutError(thrown) };
     }
   }
 
-  async #readWithRetry(message: InboundMessage): Promise<PendingMessage> {
+  #accept(message: InboundMessage, outcome: Extract<MessageOutcome, { ok: true }>): PendingMessage {
+    if (outcome.filtered) this.#received.filtered += 1;
+    this.#received.records += outcome.records.length;
+    return { message, records: outcome.records, rejection: null };
+  }
+
+  /**
+   * After a failed read: retries retryable failures (an s3_payload store that is down) with
+   * backoff while the lane is paused, and turns the final failure into a rejection to park.
+   */
+  async #retryRead(message: InboundMessage, firstError: FanoutError): Promise<PendingMessage> {
+    let error = firstError;
     let attempts = 0;
     let firstFailureMs = 0;
-    for (;;) {
-      let outcome: MessageOutcome;
-      try {
-        outcome = await this.#options.read(message);
-      } catch (thrown) {
-        outcome = { ok: false, error: toFanoutError(thrown) };
-      }
-      if (outcome.ok) {
-        if (outcome.filtered) this.#received.filtered += 1;
-        this.#received.records += outcome.records.length;
-        return { message, records: outcome.records, rejection: null };
-      }
-      attempts += 1;
-      const nowMs = this.#now();
-      if (attempts === 1) firstFailureMs = nowMs;
-      const error = outcome.error;
-      this.#options.metrics.recordsFailed.inc({ ...this.#connectorLabels, code: error.code });
-      if (error.retryable && mayRetry(this.#options.retry, attempts)) {
+    try {
+      for (;;) {
+        attempts += 1;
+        const nowMs = this.#now();
+        if (attempts === 1) firstFailureMs = nowMs;
+        this.#options.metrics.recordsFailed.inc({ ...this.#connectorLabels, code: error.code });
+        if (!error.retryable || !mayRetry(this.#options.retry, attempts)) {
+          const exhausted = error.retryable;
+          const parked = exhausted ? new FanoutError('retries_exhausted', `Gave up after ${attempts} attempts: ${error.code}: ${error.message}`) : error;
+          return { message, records: [], rejection: { error: parked, cause: exhausted ? error : undefined, attempts, firstFailureMs, lastFailureMs: nowMs } };
+        }
         const delayMs = backoffDelayMs(this.#options.retry, attempts, error.retryAfterMs, this.#random);
         this.#options.metrics.retries.inc({ ...this.#labels, code: error.code });
         this.#log.warn({ err: error, code: error.code, attempts, delayMs, ...position(message) }, 'Reading a message failed; retrying.');
         await this.#sleep(delayMs, true);
-        continue;
+        const outcome = await this.#readOnce(message);
+        if (outcome.ok) return this.#accept(message, outcome);
+        error = outcome.error;
       }
-      const exhausted = error.retryable;
-      const parked = exhausted ? new FanoutError('retries_exhausted', `Gave up after ${attempts} attempts: ${error.code}: ${error.message}`) : error;
-      return { message, records: [], rejection: { error: parked, cause: exhausted ? error : undefined, attempts, firstFailureMs, lastFailureMs: nowMs } };
+    } finally {
+      this.#setPaused('retry', false);
     }
   }
 

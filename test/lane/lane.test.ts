@@ -337,4 +337,37 @@ describe('lane', () => {
     assert.deepEqual(fatal.map((error) => error.message), ['coordinator lost']);
     await lane.stop(1000);
   });
+
+  it('retries a message whose read fails retryably (s3_payload store down) and then delivers it', async () => {
+    let failures = 2;
+    const flaky: MessageReader = async (inbound) => {
+      if (failures > 0) {
+        failures -= 1;
+        return { ok: false, error: new FanoutError('s3_payload_unavailable', 'store down') };
+      }
+      return reader(inbound);
+    };
+    const destination = new ScriptedDestination();
+    const { lane, consumer, producer, metrics } = makeLane(destination, { read: flaky });
+    await lane.start();
+    await consumer.feed([message(0, 'a')]);
+    await lane.stop(5000);
+    assert.deepEqual(destination.delivered, ['a']);
+    assert.equal(producer.sent.length, 0);
+    assert.equal(consumer.committedOffset(), '1');
+    assert.match(await metrics.registry.getSingleMetricAsString('terra_fanout_retries_total'), /code="s3_payload_unavailable"} 2/);
+  });
+
+  it('parks a message whose read keeps failing as retries_exhausted after maxAttempts', async () => {
+    const down: MessageReader = async () => ({ ok: false, error: new FanoutError('s3_payload_unavailable', 'store down') });
+    const { lane, consumer, producer } = makeLane(new ScriptedDestination(), { read: down, maxAttempts: 2 });
+    await lane.start();
+    await consumer.feed([message(0, 'a')]);
+    await lane.stop(5000);
+    const headers = producer.sent[0]?.message.headers ?? {};
+    assert.equal(headers[deadLetterHeader.code], 'retries_exhausted');
+    assert.equal(headers[deadLetterHeader.causeCode], 's3_payload_unavailable');
+    assert.equal(headers[deadLetterHeader.attempts], '2');
+    assert.equal(consumer.committedOffset(), '1');
+  });
 });
