@@ -92,13 +92,11 @@ export class Lane {
   #flushChain: Promise<void> = Promise.resolve();
   #nextOffset = new Map<string, bigint>();
   #highWatermark = new Map<string, bigint>();
-  #committed = new Map<string, bigint>();
   #controls: BatchControls | undefined;
   #pausedReasons = new Set<string>();
   #stopping = false;
   #checked = false;
   #joined = false;
-  #consumerDone: Promise<void> | undefined;
   /** Counted per message, reported once per fetched batch (prom-client label hashing is not free). */
   #received = { messages: 0, records: 0, filtered: 0 };
 
@@ -134,8 +132,7 @@ export class Lane {
       this.#updateReady();
       this.#options.onFatal?.(error);
     });
-    this.#consumerDone = this.#options.consumer.start((batch, controls) => this.#onBatch(batch, controls));
-    await this.#consumerDone;
+    await this.#options.consumer.start((batch, controls) => this.#onBatch(batch, controls));
   }
 
   /**
@@ -522,9 +519,7 @@ export class Lane {
       await this.#options.consumer.commit(offsets);
       this.#options.metrics.commits.inc(this.#labels);
       for (const { topic, partition, offset } of offsets) {
-        const key = partitionKey(topic, partition);
-        this.#committed.set(key, BigInt(offset));
-        const highWatermark = this.#highWatermark.get(key);
+        const highWatermark = this.#highWatermark.get(partitionKey(topic, partition));
         if (highWatermark !== undefined) {
           const lag = highWatermark - BigInt(offset);
           this.#options.metrics.laneLag.set({ ...this.#labels, topic, partition: String(partition) }, Number(lag > 0n ? lag : 0n));
