@@ -90,6 +90,7 @@ export class Lane {
   #heldBytes = 0;
   #lingerTimer: NodeJS.Timeout | undefined;
   #flushChain: Promise<void> = Promise.resolve();
+  #flushesRunning = 0;
   #nextOffset = new Map<string, bigint>();
   #highWatermark = new Map<string, bigint>();
   #controls: BatchControls | undefined;
@@ -217,7 +218,9 @@ export class Lane {
         lastTaken = message.offset;
         const { maxRecords, maxBytes } = this.#options.batch;
         if (this.#pendingRecords >= maxRecords || this.#pendingRecordBytes >= maxBytes || this.#pendingBytes >= this.#options.laneBudgetBytes) {
-          await this.#flush();
+          // One flush may run while the next batch is read: writing overlaps with decoding.
+          if (this.#flushesRunning > 0) await this.#flushChain;
+          this.#flushInBackground();
         } else {
           this.#armLinger();
         }
@@ -242,7 +245,7 @@ export class Lane {
 
   /** Reserves a message's bytes when both budgets have room now; the common, synchronous case. */
   #tryHold(bytes: number): boolean {
-    if (this.#pending.length > 0 && this.#pendingBytes + bytes > this.#options.laneBudgetBytes) return false;
+    if (this.#heldBytes > 0 && this.#heldBytes + bytes > this.#options.laneBudgetBytes) return false;
     if (!this.#options.processBudget.tryAcquire(bytes)) return false;
     this.#heldBytes += bytes;
     this.#reportBytes();
@@ -251,7 +254,8 @@ export class Lane {
 
   /** Reserves a message's bytes in the lane and process budgets, flushing first if full. */
   async #hold(bytes: number): Promise<void> {
-    if (this.#pending.length > 0 && this.#pendingBytes + bytes > this.#options.laneBudgetBytes) await this.#flush();
+    // The lane's budget counts every byte it holds: the pending batch and the one being flushed.
+    if (this.#heldBytes > 0 && this.#heldBytes + bytes > this.#options.laneBudgetBytes) await this.#flush();
     const budget = this.#options.processBudget;
     if (!budget.tryAcquire(bytes)) {
       if (this.#pending.length > 0) await this.#flush();
@@ -331,16 +335,26 @@ export class Lane {
     if (this.#lingerTimer !== undefined || this.#pending.length === 0) return;
     this.#lingerTimer = setTimeout(() => {
       this.#lingerTimer = undefined;
-      this.#flush().catch((error: unknown) => {
-        if (!(error instanceof Aborted)) this.#log.error({ err: error }, 'Flush failed.');
-      });
+      this.#flushInBackground();
     }, this.#options.batch.lingerMs);
   }
 
-  /** Settles everything pending. Serialized: concurrent callers wait for each other in order. */
+  #flushInBackground(): void {
+    this.#flush().catch((error: unknown) => {
+      if (!(error instanceof Aborted)) this.#log.error({ err: error }, 'Flush failed.');
+    });
+  }
+
+  /**
+   * Settles everything pending now. Serialized: a flush starts after the previous one finished,
+   * so records go out and offsets are committed in order.
+   */
   #flush(): Promise<void> {
+    this.#flushesRunning += 1;
     const run = this.#flushChain.then(() => this.#flushNow());
-    this.#flushChain = run.catch(() => undefined);
+    this.#flushChain = run.catch(() => undefined).finally(() => {
+      this.#flushesRunning -= 1;
+    });
     return run;
   }
 

@@ -370,4 +370,19 @@ describe('lane', () => {
     assert.equal(headers[deadLetterHeader.attempts], '2');
     assert.equal(consumer.committedOffset(), '1');
   });
+
+  it('keeps held bytes within the lane budget while a flush runs in the background', async () => {
+    const budget = new ByteBudget(1_000_000); // only this lane uses it, so `used` is the lane's held bytes
+    let peak = 0;
+    const destination = new ScriptedDestination(() => {
+      peak = Math.max(peak, budget.used);
+      return { ok: true };
+    });
+    const { lane, consumer } = makeLane(destination, { laneBudgetBytes: 12, maxRecords: 1, budget });
+    await lane.start();
+    await consumer.feed([message(0, 'aaaa'), message(1, 'bbbb'), message(2, 'cccc'), message(3, 'dddd'), message(4, 'eeee')]);
+    await lane.stop(5000);
+    assert.equal(destination.delivered.length, 5);
+    assert.ok(peak > 4 && peak <= 12, `peak ${peak}: more than one message held, within the lane budget`);
+  });
 });
