@@ -106,4 +106,18 @@ describe('terra-fanout command line', () => {
     assert.equal(line?.['code'], 'signature_invalid');
     assert.ok(!result.stdout.includes('cli-test-secret') && !result.stderr.includes('cli-test-secret'));
   });
+
+  it('run refuses to start on an invalid worker file and exits 2 with every problem', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'terra-fanout-cli-run-'));
+    try {
+      const worker = join(dir, 'worker.yaml');
+      await writeFile(worker, ['kafka:', '  brokers: []', 'http:', '  port: not-a-port', 'tenants:', '  dir: missing', ''].join('\n'));
+      const result = await run(['run', '--config', worker]);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /worker\.yaml:2:\d+: kafka\.brokers/);
+      assert.match(result.stderr, /worker\.yaml:4:\d+: http\.port/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
