@@ -23,6 +23,9 @@ import { startWorker } from '../src/worker/worker.js';
 const MiB = 1024 * 1024;
 const count = Number(process.env['BENCH_EVENTS'] ?? 50_000);
 const bigCount = Number(process.env['BENCH_BIG_EVENTS'] ?? 4);
+/** The reference measurement (shared/reference/kafka-test-broker.md) used 3 brokers and 64 partitions. */
+const brokerCount = Number(process.env['BENCH_BROKERS'] ?? 1);
+const partitions = Number(process.env['BENCH_PARTITIONS'] ?? 16);
 
 function activity(index: number, padding = 0): string {
   const start = new Date(Date.UTC(2026, 0, 1) + index * 60_000).toISOString();
@@ -174,13 +177,13 @@ async function laneRun(
 
 async function main(): Promise<void> {
   applyLibrdkafkaMockCompat();
-  const broker = await startLocalBroker({ brokers: 1, topics: [{ name: 'bench-small', partitions: 16 }, { name: 'bench-big', partitions: 4 }] });
+  const broker = await startLocalBroker({ brokers: brokerCount, topics: [{ name: 'bench-small', partitions }, { name: 'bench-big', partitions: 4 }] });
   const kafka = new Kafka({ clientId: 'bench', brokers: broker.brokers, logLevel: logLevel.ERROR });
   try {
     const values = Array.from({ length: count }, (_, index) => activity(index));
     const avg = values.reduce((sum, value) => sum + value.length, 0) / values.length;
-    console.log(`terra-fanout bench: ${fmt(count)} activity events of ~${fmt(avg)} B through the local broker (librdkafka mock), Node ${process.version}`);
-    await produce(kafka, 'bench-small', 16, values);
+    console.log(`terra-fanout bench: ${fmt(count)} activity events of ~${fmt(avg)} B through the local broker (librdkafka mock, ${brokerCount} broker(s), ${partitions} partitions), Node ${process.version}`);
+    await produce(kafka, 'bench-small', partitions, values);
 
     const raw = await rawConsume(kafka, 'bench-small', count);
     const rawRate = count / raw.seconds;
