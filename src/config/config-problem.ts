@@ -26,15 +26,4 @@ export function formatProblem(problem: ConfigProblem): string {
   return problem.path === '' ? `${location}: ${problem.message}` : `${location}: ${problem.path}: ${problem.message}`;
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-
-/** `['destinations', 0, 'config', 'url']` -> `destinations[0].config.url`. */
-export function formatPath(path: readonly (string | number)[]): string {
-  let text = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') text += `[${segment}]`;
-    else if (IDENTIFIER.test(segment)) text += text === '' ? segment : `.${segment}`;
-    else text += `[${JSON.stringify(segment)}]`;
-  }
-  return text;
-}
+export { formatPath } from '../json/json-value.js';

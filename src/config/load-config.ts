@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
+import { isPlainObject } from '../json/json-value.js';
 import { type ConfigProblem, type Loaded } from './config-problem.js';
 import { byPosition, problemsFromIssues } from './issue-problems.js';
 import { type TenantConfig, tenantConfigSchema } from './tenant-schema.js';
@@ -143,17 +144,17 @@ async function readWorker(path: string, env: NodeJS.ProcessEnv): Promise<{ loade
 }
 
 function rawTenantsDir(data: unknown): string | null {
-  if (!isRecord(data)) return null;
+  if (!isPlainObject(data)) return null;
   const tenants = data['tenants'];
   if (tenants === undefined) return 'tenants';
-  if (!isRecord(tenants)) return null;
+  if (!isPlainObject(tenants)) return null;
   const dir = tenants['dir'];
   if (dir === undefined) return 'tenants';
   return typeof dir === 'string' && dir !== '' ? dir : null;
 }
 
 function kindOf(data: unknown): 'worker' | 'tenant' | null {
-  if (!isRecord(data)) return null;
+  if (!isPlainObject(data)) return null;
   if ('kafka' in data) return 'worker';
   if ('tenant' in data || 'destinations' in data) return 'tenant';
   return null;
@@ -178,6 +179,3 @@ async function expand(path: string, problems: ConfigProblem[]): Promise<string[]
   return files;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

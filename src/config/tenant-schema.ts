@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { connectorRegistry } from '../../connectors/registry.js';
 import type { AnyConnectorDefinition } from '../connector/contract.js';
+import { isPlainObject } from '../json/json-value.js';
 import { eventTypes } from '../terra/event-types.js';
 import { batchSchema, resolveDestinationSettings, retrySchema } from './delivery-settings.js';
 import { secretString } from './secret-schema.js';
@@ -80,9 +81,6 @@ function destinationSchema(connector: AnyConnectorDefinition) {
   }).meta({ title: connector.type, description: connector.description });
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Builds the tenant schema over the given connectors (the real registry, or test connectors). */
 export function createTenantSchema(registry: readonly AnyConnectorDefinition[]) {
@@ -92,7 +90,7 @@ export function createTenantSchema(registry: readonly AnyConnectorDefinition[]) 
 
   const destinationsSchema = z
     .array(z.discriminatedUnion('type', [first, ...rest], {
-        error: (issue) => (isRecord(issue.input) && issue.input['type'] !== undefined ? `unknown destination type; expected one of: ${types}` : `expected one of: ${types}`),
+        error: (issue) => (isPlainObject(issue.input) && issue.input['type'] !== undefined ? `unknown destination type; expected one of: ${types}` : `expected one of: ${types}`),
       }))
     .min(1, 'expected at least one destination')
     .superRefine(
@@ -100,7 +98,7 @@ export function createTenantSchema(registry: readonly AnyConnectorDefinition[]) 
         if (!Array.isArray(destinations)) return;
         const seen = new Set<string>();
         destinations.forEach((destination: unknown, index) => {
-          const name = isRecord(destination) ? destination['name'] : undefined;
+          const name = isPlainObject(destination) ? destination['name'] : undefined;
           if (typeof name !== 'string') return;
           if (seen.has(name)) context.addIssue({ code: 'custom', path: [index, 'name'], message: 'duplicate destination name; each destination of a tenant needs its own name' });
           seen.add(name);
@@ -120,13 +118,13 @@ export function createTenantSchema(registry: readonly AnyConnectorDefinition[]) 
   })
     .superRefine(
       (tenant: unknown, context) => {
-        if (!isRecord(tenant)) return;
+        if (!isPlainObject(tenant)) return;
         const topics = tenant['topics'];
         if (Array.isArray(topics) && topics.includes(tenant['deadLetterTopic'])) {
           context.addIssue({ code: 'custom', path: ['deadLetterTopic'], message: 'the dead-letter topic is also in topics; expected a topic this tenant does not consume' });
         }
       },
-      { when: (payload) => isRecord(payload.value) },
+      { when: (payload) => isPlainObject(payload.value) },
     )
     .superRefine((tenant, context) => {
       tenant.destinations.forEach((destination, index) => {

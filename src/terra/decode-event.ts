@@ -3,7 +3,7 @@ import { FanoutError, type ErrorCode } from '../errors/catalogue.js';
 import { eventTypeKinds, isKnownEventType } from './event-types.js';
 import { findJsonLimitViolation } from './json-limits.js';
 import { eventSchemaFor, pointerSchema, type S3PayloadPointer, type TerraEvent } from './schemas/event-schema.js';
-import { isPlainObject } from './schemas/fields.js';
+import { formatPath, isPlainObject } from '../json/json-value.js';
 import { verifyTerraSignature } from './signature.js';
 
 export interface DecodeOptions {
@@ -116,21 +116,12 @@ function conforms<T>(schema: z.ZodType<T>, value: unknown, issues: z.core.$ZodIs
 function schemaViolation(type: string, issues: readonly z.core.$ZodIssue[]): FanoutError {
   const first = issues[0];
   if (first === undefined) return new FanoutError('schema_violation', `The ${type} event does not match the Terra schema.`, { detail: { type } });
-  const path = formatPath(first.path);
+  const path = formatPath(first.path) || '(root)';
   return new FanoutError('schema_violation', `The ${type} event does not match the Terra schema at ${path}: ${first.message}.`, {
     detail: { type, path, issues: issues.length },
   });
 }
 
-/** `data[0].metadata.summary_id`; `(root)` for the event itself. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let text = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') text += `[${segment}]`;
-    else text += text === '' ? String(segment) : `.${String(segment)}`;
-  }
-  return text === '' ? '(root)' : text;
-}
 
 function checkSignature(
   raw: Buffer,

@@ -1,4 +1,4 @@
-import { isPlainObject } from './schemas/fields.js';
+import { isPlainObject } from '../json/json-value.js';
 
 /** Keys that could pollute prototypes if a consumer ever merged the event into an object. */
 const forbiddenKeys: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);

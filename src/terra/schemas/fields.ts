@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isPlainObject } from '../../json/json-value.js';
 
 /**
  * Building blocks shared by every Terra event schema.
@@ -9,9 +10,6 @@ import { z } from 'zod';
  * megabytes and the engine does not read them.
  */
 
-export function isPlainObject(value: unknown): value is Readonly<Record<string, unknown>> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isArrayOfObjects(value: unknown): value is readonly Readonly<Record<string, unknown>>[] {
   return Array.isArray(value) && value.every(isPlainObject);
