@@ -235,6 +235,7 @@ export class Lane {
   }
 
   #reportReceived(): void {
+    this.#reportBytes();
     const { metrics } = this.#options;
     const { messages, records, filtered } = this.#received;
     if (messages > 0) metrics.messagesReceived.inc(this.#labels, messages);
@@ -247,8 +248,7 @@ export class Lane {
   #tryHold(bytes: number): boolean {
     if (this.#heldBytes > 0 && this.#heldBytes + bytes > this.#options.laneBudgetBytes) return false;
     if (!this.#options.processBudget.tryAcquire(bytes)) return false;
-    this.#heldBytes += bytes;
-    this.#reportBytes();
+    this.#heldBytes += bytes; // reported with the batch's counts, not per message
     return true;
   }
 

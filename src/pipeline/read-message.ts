@@ -35,6 +35,7 @@ export function headersToStrings(headers: RawHeaders): Record<string, string> {
  */
 export function createMessageReader(settings: ReaderSettings): MessageReader {
   const now = settings.now ?? Date.now;
+  const s3Payload = { ...settings.s3Payload, ...(settings.fetch === undefined ? {} : { fetch: settings.fetch }) };
   return async (message: InboundMessage): Promise<MessageOutcome> => {
     const headers = headersToStrings(message.headers);
     const nowMs = now();
@@ -44,7 +45,7 @@ export function createMessageReader(settings: ReaderSettings): MessageReader {
       ...(settings.signature === undefined ? {} : { signature: settings.signature }),
       nowMs,
       sentAtMs: message.timestampMs,
-      s3Payload: { ...settings.s3Payload, ...(settings.fetch === undefined ? {} : { fetch: settings.fetch }) },
+      s3Payload,
     });
     if (!result.ok) return { ok: false, error: result.error };
     const source: SourcePosition = { topic: message.topic, partition: message.partition, offset: message.offset, timestampMs: message.timestampMs, headers };
