@@ -16,6 +16,7 @@ cd "$root"
 
 npx tsc -p tsconfig.json
 bash scripts/build-kafka-mock.sh
+bash scripts/install-test-servers.sh
 
 if [[ -n "${TEST_FILES:-}" ]]; then
   read -r -a files <<<"$TEST_FILES"
@@ -33,6 +34,10 @@ fi
 # Keep the cloud SDKs from probing instance-metadata endpoints (169.254.169.254) in tests.
 export AWS_EC2_METADATA_DISABLED=true
 export METADATA_SERVER_DETECTION=none
+# Nothing may fall back to a real cloud account: explicit dummy AWS credentials and no config files.
+export AWS_ACCESS_KEY_ID=test-access-key AWS_SECRET_ACCESS_KEY=test-secret-key AWS_REGION=us-east-1
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+unset AWS_PROFILE AWS_SESSION_TOKEN GOOGLE_APPLICATION_CREDENTIALS
 
 # No --test-force-exit: on Node 20 it can drop tests that ran from the report and still exit 0
 # (seen here: a file's last suites went missing from a green run). Every test file closes what it
