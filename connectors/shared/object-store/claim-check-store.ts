@@ -1,0 +1,47 @@
+import { sanitizeKeyValue, joinKeyPrefix } from '../object-key.js';
+import type { ClaimCheck } from '../claim-check.js';
+import { probeKey } from './destination.js';
+import { metadataValue } from './encode.js';
+import type { ObjectStorePort } from './port.js';
+
+export interface ObjectStoreClaimCheckOptions {
+  /** Literal folder for claim-check objects, validated by keyPrefixSchema. */
+  prefix?: string | undefined;
+  /** How long the signed URL stays valid. Terra uses 600 s. */
+  expiresInSeconds: number;
+}
+
+/** Where the claim check keeps a record: `{prefix}/{type}/{identity}.json`, so a replay overwrites it. */
+export function claimCheckKey(options: Pick<ObjectStoreClaimCheckOptions, 'prefix'>, type: string, identity: string): string {
+  return joinKeyPrefix(options.prefix, `${sanitizeKeyValue(type)}/${identity}.json`);
+}
+
+/**
+ * The claim check over any object store with signed URLs (S3 presigned, GCS V4 signed, Azure
+ * SAS). The stored object is the record body, a valid Terra event; the URL is what goes into
+ * the queue message as `url`, `expires_in` its lifetime.
+ */
+export function createObjectStoreClaimCheck(port: ObjectStorePort, options: ObjectStoreClaimCheckOptions): ClaimCheck {
+  return {
+    async store(record, signal) {
+      const key = claimCheckKey(options, record.type, record.identity);
+      await port.put(
+        {
+          key,
+          body: record.body,
+          contentType: 'application/json',
+          metadata: { type: metadataValue(record.type), identity: record.identity, user_id: metadataValue(record.userId) },
+        },
+        signal,
+      );
+      const url = await port.signedReadUrl(key, options.expiresInSeconds);
+      return { url, expiresInSeconds: options.expiresInSeconds };
+    },
+    async check(signal) {
+      const key = probeKey({ prefix: options.prefix });
+      await port.probe(key, signal);
+      await port.signedReadUrl(key, options.expiresInSeconds);
+    },
+    close: () => port.close(),
+  };
+}
