@@ -3,12 +3,17 @@
  *
  * 1. ~1 KB Terra activity events through the local broker: the raw kafkajs consume rate and one
  *    lane to the `file` destination, in the same run, with their ratio, records/s, MB/s, peak RSS.
- * 2. 30 MB activity payloads (gzip on the wire, the mock keeps 5 MiB per partition) through a lane
+ * 2. Each connector's target in bench/targets/ (S3 on moto, PostgreSQL, ...): one lane into it,
+ *    BENCH_TARGET_EVENTS events (default 20k), records/s and the ratio to the raw consumer.
+ *    BENCH_TARGETS=s3,sql runs only those.
+ * 3. 30 MB activity payloads (gzip on the wire, the mock keeps 5 MiB per partition) through a lane
  *    with a small process budget, showing peak RSS against the budget.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { z } from 'zod';
@@ -19,6 +24,7 @@ import { workerConfigSchema } from '../src/config/worker-schema.js';
 import { startLocalBroker } from '../src/dev/local-broker.js';
 import { applyLibrdkafkaMockCompat } from '../src/kafka/librdkafka-mock-compat.js';
 import { startWorker } from '../src/worker/worker.js';
+import type { BenchTarget } from './bench-target.js';
 
 const MiB = 1024 * 1024;
 const count = Number(process.env['BENCH_EVENTS'] ?? 50_000);
@@ -126,12 +132,38 @@ async function rawConsume(kafka: Kafka, topic: string, expected: number): Promis
   return { seconds: Number(finished - started) / 1e9, bytes, rss };
 }
 
+function destinationFor(sink: Parameters<typeof laneRun>[4], dir: string): Record<string, unknown> {
+  const batch = { maxRecords: 1000, lingerMs: 50 };
+  switch (sink.type) {
+    case 'file':
+      return { name: 'files', type: 'file', batch, config: { directory: dir, fsync: sink.fsync } };
+    case 'discard':
+      return { name: 'discard', type: 'discard', batch, config: {} };
+    case 'target':
+      return { name: 'target', ...sink.target.destination, batch: { ...batch, ...sink.target.destination.batch } };
+  }
+}
+
+/** Every bench/targets/<connector>.js module, each exporting one start…BenchTarget function. */
+async function loadTargets(): Promise<Array<{ name: string; start: () => Promise<BenchTarget> }>> {
+  const folder = join(dirname(fileURLToPath(import.meta.url)), 'targets');
+  const files = existsSync(folder) ? (await readdir(folder)).filter((file) => file.endsWith('.js')).sort() : [];
+  const targets: Array<{ name: string; start: () => Promise<BenchTarget> }> = [];
+  for (const file of files) {
+    const module = (await import(join(folder, file))) as Record<string, unknown>;
+    for (const [name, value] of Object.entries(module)) {
+      if (/^start\w*BenchTarget$/.test(name) && typeof value === 'function') targets.push({ name: file.replace(/\.js$/, ''), start: value as () => Promise<BenchTarget> });
+    }
+  }
+  return targets;
+}
+
 async function laneRun(
   brokers: string[],
   topic: string,
   expected: number,
   budgets: Record<string, string>,
-  sink: { type: 'file'; fsync: boolean; base: string } | { type: 'discard' },
+  sink: { type: 'file'; fsync: boolean; base: string } | { type: 'discard' } | { type: 'target'; target: BenchTarget },
 ): Promise<{ seconds: number; rss: number; delivered: number }> {
   const dir = await mkdtemp(join(sink.type === 'file' ? sink.base : tmpdir(), 'terra-fanout-bench-'));
   const worker = workerConfigSchema.parse({
@@ -143,11 +175,7 @@ async function laneRun(
     tenant: 'bench',
     topics: [topic],
     deadLetterTopic: `${topic}.dlq`,
-    destinations: [
-      sink.type === 'file'
-        ? { name: 'files', type: 'file', batch: { maxRecords: 1000, lingerMs: 50 }, config: { directory: dir, fsync: sink.fsync } }
-        : { name: 'discard', type: 'discard', batch: { maxRecords: 1000, lingerMs: 50 }, config: {} },
-    ],
+    destinations: [destinationFor(sink, dir)],
   });
   const sampler = rssSampler();
   const running = await startWorker({ worker, tenants: [tenant] }, { logger: pino({ level: 'warn' }), httpPort: 0, connectors: benchConnectors });
@@ -203,6 +231,29 @@ async function main(): Promise<void> {
       console.log(
         `  ${run.label.padEnd(34)} ${fmt(laneRate).padStart(8)} rec/s  ${fmt((avg * lane.delivered) / MiB / lane.seconds, 1).padStart(6)} MB/s  peak RSS ${fmt(lane.rss / MiB)} MiB  ratio to raw ${fmt(laneRate / rawRate, 2)}`,
       );
+    }
+
+    const only = process.env['BENCH_TARGETS']?.split(',').map((name) => name.trim());
+    for (const { name, start } of await loadTargets()) {
+      if (only !== undefined && !only.includes(name)) continue;
+      let target: BenchTarget;
+      try {
+        target = await start();
+      } catch (error) {
+        console.log(`  ${name}: could not start its server (${(error as Error).message.split('\n')[0]}); skipped`);
+        continue;
+      }
+      try {
+        const targetCount = Math.min(count, Number(process.env['BENCH_TARGET_EVENTS'] ?? 20_000));
+        const lane = await laneRun(broker.brokers, 'bench-small', targetCount, { processInFlightBytes: '256MiB', laneInFlightBytes: '64MiB' }, { type: 'target', target });
+        const laneRate = lane.delivered / lane.seconds;
+        const held = target.count === undefined ? '' : `  holds ${fmt(await target.count())}`;
+        console.log(
+          `  ${target.label.padEnd(34)} ${fmt(laneRate).padStart(8)} rec/s  ${fmt((avg * lane.delivered) / MiB / lane.seconds, 1).padStart(6)} MB/s  peak RSS ${fmt(lane.rss / MiB)} MiB  ratio to raw ${fmt(laneRate / rawRate, 2)}${held}`,
+        );
+      } finally {
+        await target.stop();
+      }
     }
 
     if (bigCount > 0) {

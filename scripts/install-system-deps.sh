@@ -3,7 +3,9 @@
 # Kafka broker (.cache/kafka-mock). Idempotent: a second run changes nothing and takes ~0.1 s.
 #
 # Packages (Debian bookworm): librdkafka-dev (the mock cluster), gcc + libc6-dev (only if gcc is
-# missing). Runs `apt-get update` only when apt has no candidate for a package we need.
+# missing), postgresql and mariadb-server (the SQL tests start throwaway servers), a Java runtime
+# (Firestore emulator). moto_server and the Firestore emulator jar come with the machine image
+# (PyPI and Google's apt repository are unreachable here); the tests say so when they are missing. Runs `apt-get update` only when apt has no candidate for a package we need.
 # Must run as root when something is missing; otherwise it prints the command and exits 1.
 set -euo pipefail
 
@@ -17,6 +19,17 @@ if [[ "$status" != *'install ok installed'* ]]; then
 fi
 if ! command -v gcc >/dev/null 2>&1; then
   missing+=(gcc libc6-dev)
+fi
+# Database servers the sql/supabase tests start their own throwaway instances of.
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  missing+=(postgresql)
+fi
+if [[ ! -x /usr/sbin/mariadbd ]]; then
+  missing+=(mariadb-server)
+fi
+# Java runs Google's Firestore emulator jar (preinstalled with google-cloud-cli-firestore-emulator).
+if ! command -v java >/dev/null 2>&1; then
+  missing+=(default-jre-headless)
 fi
 
 if ((${#missing[@]} > 0)); then
