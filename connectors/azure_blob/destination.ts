@@ -62,6 +62,28 @@ function permissionHint(form: AzureCredentialForm): string {
   return 'The SAS needs create (c) and write (w) permissions (sp=); create alone cannot overwrite, and a replay overwrites.';
 }
 
+/** Hides what could be a credential in an SDK message: URL query strings (SAS), keys, authorization values. */
+function redact(text: string): string {
+  return text
+    .replace(/\?[^\s'"<>]*/g, '?[redacted]')
+    .replace(/(AccountKey|SharedAccessSignature)=[^;\s'"]+/gi, '$1=[redacted]')
+    .replace(/(SharedKey(?:Lite)?|Bearer)\s+\S+/g, '$1 [redacted]');
+}
+
+/**
+ * A copy of an SDK error fit to be a FanoutError's `cause`, which pino prints with the error
+ * (message and stack): same name, code and status, with query strings and keys redacted.
+ */
+export function redactedCause(error: unknown, depth = 0): unknown {
+  if (!(error instanceof Error) || depth > 4) return error;
+  const copy = new Error(redact(error.message), error.cause === undefined ? undefined : { cause: redactedCause(error.cause, depth + 1) });
+  copy.name = error.name;
+  if (error.stack !== undefined) copy.stack = redact(error.stack);
+  if ('code' in error && typeof error.code === 'string') Object.assign(copy, { code: error.code });
+  if ('statusCode' in error && typeof error.statusCode === 'number') Object.assign(copy, { statusCode: error.statusCode });
+  return copy;
+}
+
 interface RestErrorShape {
   name: string;
   statusCode: number | undefined;
@@ -127,8 +149,8 @@ function httpFailure(shape: RestErrorShape & { statusCode: number }, options: Az
 
 /**
  * Turns anything the Azure SDK (or DefaultAzureCredential) throws into a catalogued FanoutError.
- * Messages name the container URL (never the SAS query) and what to fix; the SDK's own message,
- * which can echo request details, is kept only as `cause`.
+ * Messages name the container URL (never the SAS query) and what to fix; the SDK's error is kept
+ * as `cause` with query strings and keys redacted (pino prints a cause's message and stack).
  * - ContainerNotFound (404): destination_not_found;
  * - AuthenticationFailed, AuthorizationFailure, AuthorizationPermissionMismatch, other 401/403,
  *   and DefaultAzureCredential finding no token: destination_auth_failed;
@@ -138,9 +160,10 @@ function httpFailure(shape: RestErrorShape & { statusCode: number }, options: Az
  * - no answer (REQUEST_SEND_ERROR, ECONNREFUSED, DNS, TLS, aborts): destination_unavailable or
  *   destination_timeout.
  */
-export function classifyAzureBlobError(error: unknown, options: AzureClassifyOptions): FanoutError {
-  if (error instanceof FanoutError) return error;
-  const shape = restErrorShape(error);
+export function classifyAzureBlobError(thrown: unknown, options: AzureClassifyOptions): FanoutError {
+  if (thrown instanceof FanoutError) return thrown;
+  const shape = restErrorShape(thrown);
+  const error = redactedCause(thrown);
   if (shape !== null && IDENTITY_ERRORS.has(shape.name)) {
     if (shape.statusCode !== undefined && shape.statusCode >= 500) {
       return new FanoutError('destination_unavailable', `${options.target}: the Microsoft Entra token service answered ${shape.statusCode}.`, { detail: { status: shape.statusCode }, cause: error });

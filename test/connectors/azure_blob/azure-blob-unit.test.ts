@@ -183,7 +183,10 @@ describe('azure_blob error classification (the SDK’s own error objects)', () =
       assert.equal(classified.retryable, retryable);
       assert.match(classified.message, message);
       assert.ok(!classified.message.includes('c2lnbmF0dXJl'), 'the SDK message (which can echo the SAS) is not copied');
-      assert.equal(classified.cause, error);
+      const cause = classified.cause;
+      assert.ok(cause instanceof Error && cause.name === 'RestError');
+      assert.ok(!`${cause.message} ${cause.stack ?? ''}`.includes('c2lnbmF0dXJl'), 'the cause, which pino prints, has the SAS redacted');
+      assert.match(cause.message, /key\.json\?\[redacted\]/);
     }
     assert.equal(classifyAzureBlobError(storageError(503, 'ServerBusy', { 'retry-after': '7' }), options()).retryAfterMs, 7000);
     assert.deepEqual(classifyAzureBlobError(storageError(404, 'ContainerNotFound'), options()).detail, { status: 404, azureCode: 'ContainerNotFound' });
@@ -215,6 +218,14 @@ describe('azure_blob error classification (the SDK’s own error objects)', () =
     assert.equal(refused.code, 'destination_auth_failed');
     const down = classifyAzureBlobError(new AuthenticationError(503, { error: 'temporarily_unavailable', error_description: 'busy' }), options('default-credential'));
     assert.equal(down.code, 'destination_unavailable');
+  });
+
+  it('redacts keys and authorization values from causes', () => {
+    const error = new RestError(`failed: AccountKey=${key};x Authorization: SharedKey acct:c2lnbmF0dXJl`, { code: 'ECONNRESET' });
+    const cause = classifyAzureBlobError(error, options()).cause;
+    assert.ok(cause instanceof Error);
+    assert.equal(cause.message, 'failed: AccountKey=[redacted];x Authorization: SharedKey [redacted]');
+    assert.equal(Reflect.get(cause, 'code'), 'ECONNRESET');
   });
 
   it('anything else is a programming error, never retried', () => {
