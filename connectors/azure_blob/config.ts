@@ -33,15 +33,17 @@ export const azureBlobConfigSchema = z
       .meta({ description: 'The blob container every object is written to. It must exist: terra-fanout does not create containers.', examples: ['terra-events'] }),
     connectionString: secretString(
       'A storage account connection string (DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...;EndpointSuffix=core.windows.net), from the portal under Access keys. A connection string with SharedAccessSignature and BlobEndpoint also works.',
+      '${AZURE_STORAGE_CONNECTION_STRING}',
     ).optional(),
     accountName: z
       .string()
       .regex(ACCOUNT_NAME, 'Storage account names are 3-24 lowercase letters and digits.')
       .optional()
       .meta({ description: 'The storage account name, used with accountKey.', examples: ['mystorageaccount'] }),
-    accountKey: secretString('The storage account access key (base64), used with accountName.').optional(),
+    accountKey: secretString('The storage account access key (base64), used with accountName.', '${AZURE_STORAGE_KEY}').optional(),
     sasUrl: secretString(
       "A SAS URL, as Terra's own Azure destination takes it: a container SAS (https://<account>.blob.core.windows.net/<container>?sv=...&sr=c&sp=rcw&sig=...) or an account SAS for the blob service. Needs write (w) and create (c); read (r) as well if claim-check URLs are made from it. The query string is the secret.",
+      '${AZURE_SAS_URL}',
     ).optional(),
     accountUrl: z
       .url({ protocol: /^https?$/ })

@@ -125,6 +125,9 @@ function httpFailure(shape: RestErrorShape & { statusCode: number }, options: Az
   if (code === 'AuthorizationSourceIPMismatch') {
     return new FanoutError('destination_auth_failed', `${said} The storage account's firewall does not allow this worker's address; add it under Networking, or use a private endpoint.`, { detail, cause });
   }
+  if (code === 'AuthorizationFailure') {
+    return new FanoutError('destination_auth_failed', `${said} Azure refused the request: the credential is not valid for it, or the storage account's firewall blocks this worker. ${credentialHint(options.credential)}`, { detail, cause });
+  }
   if ((code !== undefined && AUTH_CODES.has(code)) || status === 401 || status === 403) {
     return new FanoutError('destination_auth_failed', `${said} Azure refused the credentials. ${credentialHint(options.credential)}`, { detail, cause });
   }

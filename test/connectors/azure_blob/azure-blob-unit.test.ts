@@ -165,7 +165,7 @@ describe('azure_blob error classification (the SDK’s own error objects)', () =
     const cases: Array<[RestError, string, boolean, RegExp]> = [
       [storageError(404, 'ContainerNotFound'), 'destination_not_found', false, /container "terra" does not exist .* terra-fanout does not create containers/],
       [storageError(403, 'AuthenticationFailed'), 'destination_auth_failed', false, /refused the credentials\. Check the SAS URL: not expired \(se=\)/],
-      [storageError(403, 'AuthorizationFailure'), 'destination_auth_failed', false, /refused the credentials/],
+      [storageError(403, 'AuthorizationFailure'), 'destination_auth_failed', false, /firewall blocks this worker\. Check the SAS URL/],
       [storageError(403, 'AuthorizationPermissionMismatch'), 'destination_auth_failed', false, /create \(c\) and write \(w\)/],
       [storageError(403, 'AuthorizationSourceIPMismatch'), 'destination_auth_failed', false, /firewall/],
       [storageError(413, 'RequestBodyTooLarge'), 'destination_record_too_large', false, /lower maxSingleUploadSize/],
