@@ -186,12 +186,20 @@ describe('azure_blob against Azurite: check() and credentials', () => {
     assert.ok((await destination.send(batch, signal)).every((outcome) => outcome.ok), 'replays overwrite with w');
   });
 
-  it('an account SAS URL (service endpoint) works too', async () => {
+  it('an account SAS, as sasUrl (service endpoint) or in a connection string, works too', async () => {
     const container = await newContainer();
     const accountSas = await admin().generateAccountSasUrl(new Date(Date.now() + 3600_000), AccountSASPermissions.parse('rwc'), 'co');
     const cfg = config({ container: container.containerName, sasUrl: accountSas });
     assert.ok((await open(cfg).destination.send(makeActivityBatch(1), signal)).every((outcome) => outcome.ok));
     assert.equal((await blobNames(container)).length, 1);
+
+    // The same SAS as a connection string (BlobEndpoint + SharedAccessSignature); claim-check URLs reuse it.
+    const sasConnection = `BlobEndpoint=${azurite.current.accountUrl};SharedAccessSignature=${new URL(accountSas).search.slice(1)}`;
+    const viaConnection = open(config({ container: container.containerName, connectionString: sasConnection }));
+    await viaConnection.destination.check();
+    const record = makeRecord({ userId: 'sas-connection' });
+    const ticket = await createObjectStoreClaimCheck(viaConnection.port, { expiresInSeconds: 600 }).store(record, signal);
+    assert.deepEqual(Buffer.from(await (await fetch(ticket.url)).arrayBuffer()), record.body);
   });
 
   it('a create-only SAS fails check(): it could not overwrite on replay', async () => {
