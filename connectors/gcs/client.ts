@@ -1,0 +1,143 @@
+import { Storage, type File, type StorageOptions } from '@google-cloud/storage';
+import type { ObjectPut, ObjectStorePort } from '../shared/object-store/port.js';
+import type { GcsConfig } from './config.js';
+import { classifyGcsError, type GcsOperation } from './destination.js';
+
+/**
+ * The GCS port: the only file that touches @google-cloud/storage. Every SDK error leaves it as
+ * a FanoutError (classifyGcsError). The SDK's own retries are off: the engine retries a failed
+ * object as a whole, with its backoff, and counts the attempts.
+ */
+
+/** `gs://bucket/prefix`, for messages and logs. */
+export function gcsLabel(config: Pick<GcsConfig, 'bucket' | 'prefix'>): string {
+  const prefix = config.prefix?.replace(/\/+$/, '');
+  return prefix === undefined || prefix === '' ? `gs://${config.bucket}` : `gs://${config.bucket}/${prefix}`;
+}
+
+/**
+ * Pure: the Storage client options a config gives. Credentials: inline JSON (`credentials`), a
+ * file (`keyFile`), or neither for application default credentials. With apiEndpoint the SDK
+ * sends no token unless useAuthWithCustomEndpoint is set (what an emulator wants).
+ */
+export function gcsStorageOptions(config: GcsConfig): StorageOptions {
+  const options: StorageOptions = {
+    retryOptions: { autoRetry: false },
+    timeout: config.timeoutMs,
+  };
+  if (config.projectId !== undefined) options.projectId = config.projectId;
+  if (config.keyFile !== undefined) options.keyFilename = config.keyFile;
+  if (config.credentials !== undefined) options.credentials = JSON.parse(config.credentials.reveal()) as StorageOptions['credentials'];
+  if (config.apiEndpoint !== undefined) {
+    options.apiEndpoint = config.apiEndpoint;
+    options.useAuthWithCustomEndpoint = config.useAuthWithCustomEndpoint;
+  }
+  return options;
+}
+
+/** The body the probe writes: small, recognisable, no record content. */
+function probeBody(): Buffer {
+  return Buffer.from(`${JSON.stringify({ probe: 'terra-fanout', at: new Date().toISOString() })}\n`);
+}
+
+class GcsClient implements ObjectStorePort {
+  readonly label: string;
+  readonly #config: GcsConfig;
+  readonly #storage: Storage;
+  readonly #tokenless: boolean;
+
+  constructor(config: GcsConfig) {
+    this.#config = config;
+    this.label = gcsLabel(config);
+    this.#storage = new Storage(gcsStorageOptions(config));
+    this.#tokenless = config.apiEndpoint !== undefined && !config.useAuthWithCustomEndpoint;
+  }
+
+  async put(object: ObjectPut, signal: AbortSignal): Promise<void> {
+    await this.#upload(object, 'write', signal);
+  }
+
+  /**
+   * Writes the probe object twice and deletes it: the second write is an overwrite, which GCS
+   * allows only with storage.objects.delete, the permission every replay needs.
+   */
+  async probe(key: string, signal: AbortSignal): Promise<void> {
+    const object: ObjectPut = { key, body: probeBody(), contentType: 'application/json', metadata: { purpose: 'terra-fanout-check' } };
+    await this.#upload(object, 'write', signal);
+    await this.#upload({ ...object, body: probeBody() }, 'overwrite', signal);
+    try {
+      await this.#file(key).delete({ ignoreNotFound: true });
+    } catch (error) {
+      throw this.#classify(error, 'delete');
+    }
+  }
+
+  async signedReadUrl(key: string, expiresInSeconds: number): Promise<string> {
+    try {
+      const [url] = await this.#file(key).getSignedUrl({ version: 'v4', action: 'read', expires: Date.now() + expiresInSeconds * 1000 });
+      return url;
+    } catch (error) {
+      throw this.#classify(error, 'sign');
+    }
+  }
+
+  async close(): Promise<void> {
+    // The SDK holds no connections of its own (requests use Node's global agent).
+  }
+
+  #file(key: string): File {
+    return this.#storage.bucket(this.#config.bucket).file(key);
+  }
+
+  #classify(error: unknown, operation: GcsOperation, flags: { timedOut?: boolean; shutdown?: boolean } = {}) {
+    return classifyGcsError(error, { label: this.label, bucket: this.#config.bucket, operation, tokenless: this.#tokenless, ...flags });
+  }
+
+  /**
+   * One object through the SDK's write stream: multipart up to resumableThreshold, resumable
+   * above it. The stream (not file.save) so that shutdown and the timeout can abort the upload.
+   * Resolves once GCS confirmed the object and its CRC32C matched.
+   */
+  async #upload(object: ObjectPut, operation: GcsOperation, shutdown: AbortSignal): Promise<void> {
+    const timeout = AbortSignal.timeout(this.#config.timeoutMs);
+    const abort = AbortSignal.any([shutdown, timeout]);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        if (abort.aborted) {
+          reject(abort.reason);
+          return;
+        }
+        const stream = this.#file(object.key).createWriteStream({
+          resumable: object.body.length > this.#config.resumableThreshold,
+          contentType: object.contentType,
+          metadata: {
+            contentType: object.contentType,
+            ...(object.contentEncoding === undefined ? {} : { contentEncoding: object.contentEncoding }),
+            metadata: { ...object.metadata },
+          },
+          validation: 'crc32c',
+        });
+        const onAbort = (): void => {
+          stream.destroy(abort.reason instanceof Error ? abort.reason : new Error('aborted'));
+        };
+        abort.addEventListener('abort', onAbort, { once: true });
+        const settle = (error?: unknown): void => {
+          abort.removeEventListener('abort', onAbort);
+          if (error === undefined) resolve();
+          else reject(error);
+        };
+        stream.once('error', settle);
+        stream.once('finish', () => settle());
+        stream.end(object.body);
+      });
+    } catch (error) {
+      const shuttingDown = shutdown.aborted;
+      throw this.#classify(error, operation, { shutdown: shuttingDown, timedOut: timeout.aborted && !shuttingDown });
+    }
+  }
+}
+
+/** The real GCS port. Builds the SDK client once; performs no I/O until called. */
+export function createGcsClient(config: GcsConfig): ObjectStorePort {
+  return new GcsClient(config);
+}
