@@ -7,7 +7,7 @@ import { checkObjectLayout, objectLayoutFields } from '../shared/object-store/co
 /**
  * Problems with a bucket name, by Google's naming rules: 3-63 characters (up to 222 with dots,
  * each dot-separated part at most 63), lowercase letters, digits, `-`, `_` and `.`, starting and
- * ending with a letter or digit, not starting with `goog`, not an IP address.
+ * ending with a letter or digit, not starting with `goog` or containing `google`, not an IP address.
  */
 export function bucketNameProblems(name: string): string[] {
   if (name.startsWith('gs://')) return ['bucket is the name only, without gs:// (put folders in prefix).'];
@@ -20,6 +20,7 @@ export function bucketNameProblems(name: string): string[] {
   if (name.length < 3 || name.length > limit) problems.push(`bucket names are 3 to ${limit} characters long.`);
   if (name.split('.').some((part) => part.length > 63)) problems.push('each dot-separated part of a bucket name is at most 63 characters.');
   if (name.startsWith('goog')) problems.push('bucket names cannot start with "goog".');
+  if (name.includes('google')) problems.push('bucket names cannot contain "google".');
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) problems.push('bucket names cannot be IP addresses.');
   return problems;
 }

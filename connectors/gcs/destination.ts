@@ -89,7 +89,8 @@ function readFailure(error: unknown): GcsFailure {
 
 /** The IAM permission GCS names in a 403 message, e.g. storage.objects.delete. */
 function deniedPermission(gcsMessage: string): string | undefined {
-  return /\b((?:storage|iam)\.[A-Za-z]+\.[A-Za-z]+)\b/.exec(gcsMessage)?.[1];
+  const named = /Permission '([A-Za-z]+\.[A-Za-z]+\.[A-Za-z]+)'/.exec(gcsMessage) ?? /does not have ([A-Za-z]+\.[A-Za-z]+\.[A-Za-z]+) access/.exec(gcsMessage);
+  return named?.[1] ?? /\b(storage\.(?:objects|buckets|multipartUploads|managedFolders)\.[A-Za-z]+|iam\.serviceAccounts\.[A-Za-z]+)\b/.exec(gcsMessage)?.[1];
 }
 
 function permissionFor(operation: GcsOperation): string {
