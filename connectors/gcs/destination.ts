@@ -105,6 +105,9 @@ function classifyStatus(status: number, failure: GcsFailure, context: GcsErrorCo
   const detail: Record<string, string | number> = { status, ...(failure.reason === undefined ? {} : { reason: failure.reason }) };
   const make = (code: ErrorCode, message: string) => new FanoutError(code, message, { detail, cause });
 
+  if (failure.reason === 'userProjectMissing' || /requester pays/i.test(failure.gcsMessage)) {
+    return make('destination_misconfigured', `${label}: the bucket is Requester Pays (${status}${reason}); terra-fanout does not send a billing project. Turn Requester Pays off for this bucket.`);
+  }
   if (status === 401) {
     const hint = context.tokenless
       ? ' apiEndpoint is set and useAuthWithCustomEndpoint is false, so no token was sent; set useAuthWithCustomEndpoint: true if that endpoint needs one.'
@@ -114,9 +117,6 @@ function classifyStatus(status: number, failure: GcsFailure, context: GcsErrorCo
   if (status === 403) {
     if (failure.reason === 'retentionPolicyNotMet' || /\bhold\b|retention polic/i.test(failure.gcsMessage)) {
       return make('destination_rejected', `${label}: the object is under a retention policy or an object hold and cannot be overwritten (403${reason}). Replays overwrite objects; remove the hold or write under another prefix.`);
-    }
-    if (failure.reason === 'userProjectMissing' || failure.reason === 'requesterPays') {
-      return make('destination_misconfigured', `${label}: the bucket is Requester Pays (403${reason}); terra-fanout does not send a billing project. Turn Requester Pays off for this bucket.`);
     }
     const permission = deniedPermission(failure.gcsMessage) ?? permissionFor(context.operation);
     if (context.operation === 'sign') {

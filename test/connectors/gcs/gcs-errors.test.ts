@@ -64,10 +64,10 @@ describe('classifyGcsError', () => {
     expect(apiError(403, 'forbidden', 'Forbidden'), 'destination_auth_failed', /lacks storage\.objects\.create/);
   });
 
-  it('403s that are not about permissions: retention policy or hold (rejected), Requester Pays (misconfigured)', () => {
+  it('answers that are not about permissions: retention policy or hold (rejected), Requester Pays (misconfigured)', () => {
     expect(apiError(403, 'retentionPolicyNotMet', "Object 'x' is subject to bucket's retention policy or object retention and cannot be deleted or overwritten"), 'destination_rejected', /retention policy or an object hold/);
     expect(apiError(403, 'forbidden', "Object 'x' is under active Event-Based hold and cannot be deleted, overwritten or archived until hold is removed."), 'destination_rejected', /object hold/);
-    expect(apiError(400, 'userProjectMissing', 'Bucket is a requester pays bucket but no user project provided.'), 'destination_rejected', /400 userProjectMissing/);
+    expect(apiError(400, 'required', 'Bucket is a requester pays bucket but no user project provided.'), 'destination_misconfigured', /Requester Pays \(400 required\)/);
     expect(apiError(403, 'userProjectMissing', 'Bucket is a requester pays bucket but no user project provided.'), 'destination_misconfigured', /Requester Pays/);
   });
 
