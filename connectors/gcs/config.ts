@@ -26,23 +26,24 @@ export function bucketNameProblems(name: string): string[] {
 }
 
 /**
- * Problems with inline credentials JSON. Never quotes the value: it holds a private key.
- * A service-account key needs client_email and private_key; other credential types
- * (external_account, authorized_user) are passed to Google's auth library as they are.
+ * Problems with credentials JSON (`credentials`, or the content of `keyFile`), each starting
+ * with `what`. Never quotes the value: it holds a private key. A service-account key needs
+ * client_email and private_key; other credential types (external_account, authorized_user)
+ * are passed to Google's auth library as they are.
  */
-export function credentialsJsonProblems(json: string): string[] {
+export function credentialsJsonProblems(json: string, what = 'credentials'): string[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);
   } catch {
-    return ['credentials is not valid JSON; paste the whole key file Google gave you (or use keyFile with its path).'];
+    return [`${what} is not valid JSON; use the whole JSON key file Google gave you.`];
   }
-  if (!isPlainObject(parsed)) return ['credentials must be a JSON object (the service-account key file).'];
+  if (!isPlainObject(parsed)) return [`${what} must be a JSON object (the key file Google gave you).`];
   const type = parsed['type'];
-  if (type !== undefined && typeof type !== 'string') return ['credentials has a "type" that is not a string.'];
+  if (type !== undefined && typeof type !== 'string') return [`${what} has a "type" that is not a string.`];
   if (type === undefined || type === 'service_account') {
     const missing = ['client_email', 'private_key'].filter((field) => typeof parsed[field] !== 'string' || parsed[field] === '');
-    if (missing.length > 0) return [`credentials is not a service-account key: it has no ${missing.join(' and no ')}.`];
+    if (missing.length > 0) return [`${what} is not a service-account key: it has no ${missing.join(' and no ')}.`];
   }
   return [];
 }
@@ -71,7 +72,7 @@ export const gcsConfigSchema = z
       .optional()
       .meta({
         description:
-          'Path to a credentials JSON file: a service-account key, or a workload identity federation (external_account) file. Read when the first request needs it. Leave out keyFile and credentials to use application default credentials (GOOGLE_APPLICATION_CREDENTIALS, the GKE/Cloud Run/GCE service account, or gcloud auth application-default login).',
+          'Path to a credentials JSON file: a service-account key, or a workload identity federation (external_account) file. Read at the first request (and again after a failure, so a secret mounted late is picked up). Leave out keyFile and credentials to use application default credentials (GOOGLE_APPLICATION_CREDENTIALS, the GKE/Cloud Run/GCE service account, or gcloud auth application-default login).',
         examples: ['/var/run/secrets/gcs/key.json'],
       }),
     credentials: secretString('The service-account key JSON itself (the whole file), e.g. from an environment variable, instead of keyFile.')

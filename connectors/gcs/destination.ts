@@ -189,16 +189,16 @@ export function classifyGcsError(error: unknown, context: GcsErrorContext): Fano
       return classifyStatus(403, failure, { ...context, operation: 'sign' }, error);
     }
   }
-  if (/Could not load the default credentials|Unable to detect a Project Id/.test(message)) {
+  if (/Could not load the default credentials|Unable to find credentials|Unable to read the credential file|private_key and client_email are required|Unable to detect a Project Id/.test(message)) {
     return new FanoutError(
       'destination_misconfigured',
-      `${label}: no Google credentials were found. Set keyFile or credentials, or run with application default credentials (GOOGLE_APPLICATION_CREDENTIALS, the GKE/Cloud Run/GCE service account, or gcloud auth application-default login).`,
+      `${label}: no usable Google credentials were found. Set keyFile or credentials, or run with application default credentials (GOOGLE_APPLICATION_CREDENTIALS naming a key file, the GKE/Cloud Run/GCE service account, or gcloud auth application-default login).`,
       { cause: error },
     );
   }
   const systemCode = stringField(error, 'code');
   if (systemCode !== undefined && KEY_FILE_ERRORS.has(systemCode) && stringField(error, 'syscall') === 'open') {
-    return new FanoutError('destination_misconfigured', `${label}: the keyFile cannot be read (${systemCode}).`, { detail: { errorCode: systemCode }, cause: error });
+    return new FanoutError('destination_misconfigured', `${label}: a credentials file cannot be read (${systemCode}); check keyFile or GOOGLE_APPLICATION_CREDENTIALS.`, { detail: { errorCode: systemCode }, cause: error });
   }
   if (/The incoming JSON object does not contain a (client_email|private_key)/.test(message)) {
     return new FanoutError('destination_misconfigured', `${label}: the credentials are not a service-account key (no client_email or private_key).`);

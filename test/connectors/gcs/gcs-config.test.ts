@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { gcsLabel, gcsStorageOptions } from '../../../connectors/gcs/client.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { gcsLabel, gcsStorageOptions, loadGcsCredentials, type GcsCredentials } from '../../../connectors/gcs/client.js';
 import { bucketNameProblems, gcsConfigSchema } from '../../../connectors/gcs/config.js';
 import { gcsConnector } from '../../../connectors/gcs/index.js';
+import { FanoutError } from '../../../src/errors/catalogue.js';
 import { fakeServiceAccount } from '../../support/gcs-emulator.js';
 import { makeActivityBatch, makeAthleteRecord, makeRecord, makeTeamsRecord, makeUserEventRecord } from '../../support/records.js';
 
@@ -44,10 +48,10 @@ describe('gcs config', () => {
     assert.deepEqual(problems({ bucket: 'acme-terra', credentials: account.json }), []);
     const notJson = '-----BEGIN PRIVATE KEY-----\nMIIEsecret\n-----END PRIVATE KEY-----';
     const found = problems({ bucket: 'acme-terra', credentials: notJson });
-    assert.deepEqual(found, ['credentials: credentials is not valid JSON; paste the whole key file Google gave you (or use keyFile with its path).']);
+    assert.deepEqual(found, ['credentials: credentials is not valid JSON; use the whole JSON key file Google gave you.']);
     assert.deepEqual(problems({ bucket: 'acme-terra', credentials: JSON.stringify({ type: 'service_account', client_email: 'a@b' }) }), ['credentials: credentials is not a service-account key: it has no private_key.']);
     assert.deepEqual(problems({ bucket: 'acme-terra', credentials: JSON.stringify({ type: 'external_account', audience: '//iam.googleapis.com/x' }) }), []);
-    assert.deepEqual(problems({ bucket: 'acme-terra', credentials: '[1]' }), ['credentials: credentials must be a JSON object (the service-account key file).']);
+    assert.deepEqual(problems({ bucket: 'acme-terra', credentials: '[1]' }), ['credentials: credentials must be a JSON object (the key file Google gave you).']);
     assert.ok(!JSON.stringify(gcsConfigSchema.parse({ bucket: 'acme-terra', credentials: account.json })).includes('PRIVATE'), 'the parsed config prints no key');
   });
 
@@ -70,15 +74,14 @@ describe('gcs storage options', () => {
     assert.deepEqual(options, { retryOptions: { autoRetry: false }, timeout: 30_000 });
   });
 
-  it('credentials: inline JSON parsed, keyFile as keyFilename, neither for application default credentials', () => {
+  it('credentials: the parsed key when given, none for application default credentials', () => {
     const account = fakeServiceAccount();
-    const inline = gcsStorageOptions(gcsConfigSchema.parse({ bucket: 'acme-terra', credentials: account.json, projectId: 'acme-prod' }));
-    assert.deepEqual(inline.credentials, JSON.parse(account.json));
+    const key = JSON.parse(account.json) as GcsCredentials;
+    const inline = gcsStorageOptions(gcsConfigSchema.parse({ bucket: 'acme-terra', projectId: 'acme-prod' }), key);
+    assert.equal(inline.credentials, key);
     assert.equal(inline.projectId, 'acme-prod');
-    assert.equal(inline.keyFilename, undefined);
-    const file = gcsStorageOptions(gcsConfigSchema.parse({ bucket: 'acme-terra', keyFile: '/var/run/secrets/gcs/key.json' }));
-    assert.equal(file.keyFilename, '/var/run/secrets/gcs/key.json');
-    assert.equal(file.credentials, undefined);
+    assert.equal(inline.keyFilename, undefined, 'key files are read by the client, not the SDK');
+    assert.equal(gcsStorageOptions(gcsConfigSchema.parse({ bucket: 'acme-terra' })).credentials, undefined);
   });
 
   it('a custom endpoint gets tokens only when asked', () => {
@@ -92,6 +95,47 @@ describe('gcs storage options', () => {
   it('labels say gs://bucket/prefix', () => {
     assert.equal(gcsLabel({ bucket: 'acme-terra', prefix: undefined }), 'gs://acme-terra');
     assert.equal(gcsLabel({ bucket: 'acme-terra', prefix: 'raw/prod/' }), 'gs://acme-terra/raw/prod');
+  });
+});
+
+describe('gcs credentials loading', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'terra-fanout-gcs-keys-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const label = 'gs://acme-terra';
+
+  async function loadError(keyFile: string): Promise<FanoutError> {
+    try {
+      await loadGcsCredentials(gcsConfigSchema.parse({ bucket: 'acme-terra', keyFile }), label);
+    } catch (error) {
+      assert.ok(error instanceof FanoutError);
+      return error;
+    }
+    assert.fail('expected the key file to be refused');
+  }
+
+  it('inline credentials and a keyFile give the same parsed key; neither gives none (ADC)', async () => {
+    const account = fakeServiceAccount();
+    const keyFile = join(dir, 'key.json');
+    writeFileSync(keyFile, account.json);
+    assert.deepEqual(await loadGcsCredentials(gcsConfigSchema.parse({ bucket: 'acme-terra', credentials: account.json }), label), JSON.parse(account.json));
+    assert.deepEqual(await loadGcsCredentials(gcsConfigSchema.parse({ bucket: 'acme-terra', keyFile }), label), JSON.parse(account.json));
+    assert.equal(await loadGcsCredentials(gcsConfigSchema.parse({ bucket: 'acme-terra' }), label), undefined);
+  });
+
+  it('a keyFile that is missing, not JSON or not a key is destination_misconfigured, naming the path and never the content', async () => {
+    const missing = await loadError(join(dir, 'missing.json'));
+    assert.equal(missing.code, 'destination_misconfigured');
+    assert.equal(missing.message, `${label}: keyFile ${join(dir, 'missing.json')} cannot be read (ENOENT).`);
+
+    const pem = join(dir, 'key.pem');
+    writeFileSync(pem, '-----BEGIN PRIVATE KEY-----\nMIIEsecretsecret\n-----END PRIVATE KEY-----\n');
+    const notJson = await loadError(pem);
+    assert.equal(notJson.message, `${label}: keyFile ${pem} is not valid JSON; use the whole JSON key file Google gave you.`);
+    assert.equal(notJson.cause, undefined);
+
+    const half = join(dir, 'half.json');
+    writeFileSync(half, JSON.stringify({ type: 'service_account', client_email: 'a@b.iam.gserviceaccount.com' }));
+    assert.equal((await loadError(half)).message, `${label}: keyFile ${half} is not a service-account key: it has no private_key.`);
   });
 });
 

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash, verify, type KeyObject } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { Storage } from '@google-cloud/storage';
@@ -271,6 +274,27 @@ describe('gcs connector against the GCS emulator', () => {
     assert.deepEqual(await objectNames(bucket), []);
     await destination.close();
     await destination.close();
+  });
+
+  it('a keyFile mounted after start is picked up at the next attempt, and then signs URLs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'terra-fanout-gcs-keyfile-'));
+    try {
+      const keyFile = join(dir, 'key.json');
+      const account = fakeServiceAccount();
+      const client = createGcsClient(configFor({ bucket: uniqueName('gcs-keyfile'), keyFile }));
+      await assert.rejects(client.probe('probe.json', new AbortController().signal), (error: unknown) => {
+        assert.ok(error instanceof FanoutError);
+        assert.equal(error.code, 'destination_misconfigured');
+        assert.match(error.message, /keyFile .*key\.json cannot be read \(ENOENT\)/);
+        return true;
+      });
+      await writeFile(keyFile, account.json);
+      await client.probe('probe.json', new AbortController().signal);
+      const url = new URL(await client.signedReadUrl('probe.json', 60));
+      assert.ok(verifiesAsV4(url, account.publicKey), 'signed with the key from the file');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('signed URLs without a service-account key fail as destination_misconfigured, saying what to configure', async () => {

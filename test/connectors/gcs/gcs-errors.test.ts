@@ -100,8 +100,9 @@ describe('classifyGcsError', () => {
   });
 
   it('credentials problems are destination_misconfigured and never carry key text', () => {
-    expect(new Error('Could not load the default credentials. Browse to https://cloud.google.com/docs/authentication/getting-started for more information.'), 'destination_misconfigured', /no Google credentials were found\. Set keyFile or credentials/);
-    expect(Object.assign(new Error("ENOENT: no such file or directory, open '/secrets/key.json'"), { code: 'ENOENT', syscall: 'open', path: '/secrets/key.json' }), 'destination_misconfigured', /keyFile cannot be read \(ENOENT\)/);
+    expect(new Error('Could not load the default credentials. Browse to https://cloud.google.com/docs/authentication/getting-started for more information.'), 'destination_misconfigured', /no usable Google credentials were found\. Set keyFile or credentials/);
+    expect(new Error('Unable to find credentials in current environment. To learn more about authentication and Google APIs, visit: https://cloud.google.com/docs/authentication/getting-started'), 'destination_misconfigured', /no usable Google credentials/);
+    expect(Object.assign(new Error("ENOENT: no such file or directory, open '/secrets/key.json'"), { code: 'ENOENT', syscall: 'open', path: '/secrets/key.json' }), 'destination_misconfigured', /a credentials file cannot be read \(ENOENT\); check keyFile or GOOGLE_APPLICATION_CREDENTIALS/);
     let parseError: unknown;
     try {
       JSON.parse('-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----');
