@@ -123,7 +123,7 @@ class GcsClient implements ObjectStorePort {
     }
   }
 
-  #classify(error: unknown, operation: GcsOperation, flags: { timedOut?: boolean; shutdown?: boolean } = {}): FanoutError {
+  #classify(error: unknown, operation: GcsOperation, flags: { timedOut?: boolean; shutdown?: boolean; sessionStarted?: boolean } = {}): FanoutError {
     return classifyGcsError(error, { label: this.label, bucket: this.#config.bucket, operation, tokenless: this.#tokenless, ...flags });
   }
 
@@ -136,6 +136,7 @@ class GcsClient implements ObjectStorePort {
     const file = await this.#file(object.key);
     const timeout = AbortSignal.timeout(this.#config.timeoutMs);
     const abort = AbortSignal.any([shutdown, timeout]);
+    let sessionStarted = false;
     try {
       await new Promise<void>((resolve, reject) => {
         if (abort.aborted) {
@@ -161,13 +162,16 @@ class GcsClient implements ObjectStorePort {
           if (error === undefined) resolve();
           else reject(error);
         };
+        stream.once('uri', () => {
+          sessionStarted = true;
+        });
         stream.once('error', settle);
         stream.once('finish', () => settle());
         stream.end(object.body);
       });
     } catch (error) {
       const shuttingDown = shutdown.aborted;
-      throw this.#classify(error, operation, { shutdown: shuttingDown, timedOut: timeout.aborted && !shuttingDown });
+      throw this.#classify(error, operation, { shutdown: shuttingDown, timedOut: timeout.aborted && !shuttingDown, sessionStarted });
     }
   }
 }

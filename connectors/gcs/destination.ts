@@ -25,6 +25,8 @@ export interface GcsErrorContext {
   shutdown?: boolean;
   /** apiEndpoint is set and useAuthWithCustomEndpoint is false: no token was sent. */
   tokenless?: boolean;
+  /** A resumable upload session had been created when the upload failed. */
+  sessionStarted?: boolean;
 }
 
 const ROLE_ADVICE =
@@ -124,8 +126,12 @@ function classifyStatus(status: number, failure: GcsFailure, context: GcsErrorCo
     }
     return make('destination_auth_failed', `${label}: permission denied (403${reason}): the service account lacks ${permission}. ${ROLE_ADVICE}`);
   }
-  if (status === 404) {
-    return make('destination_not_found', `${label}: bucket "${bucket}" does not exist or the service account cannot see it (404). Create the bucket or fix the bucket name; terra-fanout never creates buckets.`);
+  if ((status === 404 || status === 410) && context.sessionStarted === true) {
+    // The bucket was there a moment ago (it gave us the session): GCS forgets expired sessions.
+    return make('destination_unavailable', `${label}: GCS no longer knows the resumable upload session (${status}); the object is uploaded again in a new session.`);
+  }
+  if (status === 404 || status === 410) {
+    return make('destination_not_found', `${label}: bucket "${bucket}" does not exist or the service account cannot see it (${status}). Create the bucket or fix the bucket name; terra-fanout never creates buckets.`);
   }
   if (status === 429) {
     return make('destination_throttled', `${label}: GCS asked to slow down (429${reason}). GCS allows about one write per second to the same object name, and limits request rates per bucket.`);

@@ -71,6 +71,13 @@ describe('classifyGcsError', () => {
     expect(apiError(403, 'userProjectMissing', 'Bucket is a requester pays bucket but no user project provided.'), 'destination_misconfigured', /Requester Pays/);
   });
 
+  it('a 404 or 410 after the resumable session was created is a lost session (retryable), not a missing bucket', () => {
+    const lost = { ...context, sessionStarted: true };
+    expect(new Error('Retry limit exceeded - status: 404 - Not Found'), 'destination_unavailable', /no longer knows the resumable upload session \(404\)/, lost);
+    expect({ code: 410, message: 'Gone', errors: [{ reason: 'notFound' }] }, 'destination_unavailable', /\(410\)/, lost);
+    expect({ code: 410, message: 'Gone', errors: [{ reason: 'notFound' }] }, 'destination_not_found', /does not exist/);
+  });
+
   it('a 401 through a custom endpoint without tokens says that no token was sent', () => {
     expect(apiError(401, 'required', 'Anonymous caller does not have storage.objects.create access'), 'destination_auth_failed', /no token was sent; set useAuthWithCustomEndpoint: true/, { ...context, tokenless: true });
   });

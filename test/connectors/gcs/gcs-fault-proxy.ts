@@ -8,7 +8,8 @@
  * Per bucket: `missing` (404 notFound, as for a deleted bucket), `invalidCredentials` (401
  * authError, as for a revoked token), `denied` permissions (403 forbidden naming the permission;
  * storage.objects.delete is checked on overwrites and deletes, as GCS does), `status` (every
- * request answered with it), `uploadStatus` (only the bytes of a resumable upload), `hang`
+ * request answered with it), `uploadStatus` (only the PUT of a resumable upload's bytes; 404/410
+ * as for an expired session), `hang`
  * (requests are read and never answered).
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -125,7 +126,10 @@ export async function startGcsFaultProxy(upstream: string, identity = 'terra-fan
     }
     const upload = url.pathname.startsWith('/upload/');
     if (upload && request.method === 'PUT' && policy.uploadStatus !== undefined) {
-      const body = ERROR_BODIES[policy.uploadStatus] ?? { reason: 'invalid', domain: 'global', message: `Status ${policy.uploadStatus}.` };
+      const gone = policy.uploadStatus === 404 || policy.uploadStatus === 410;
+      const body = gone
+        ? { reason: 'notFound', domain: 'global', message: 'The upload session does not exist or has expired.' }
+        : (ERROR_BODIES[policy.uploadStatus] ?? { reason: 'invalid', domain: 'global', message: `Status ${policy.uploadStatus}.` });
       return answer(request, response, policy.uploadStatus, gcsError(policy.uploadStatus, body.reason, body.message, body.domain));
     }
     const denied = new Set(policy.denied ?? []);

@@ -128,6 +128,19 @@ describe('gcs connector: errors the emulator cannot show, from GCS-shaped answer
     assert.equal(proxy.requests(bucket).filter((request) => request.startsWith('PUT /upload/')).length, 1);
   });
 
+  it('a resumable session GCS no longer knows (404 or 410 on its PUT) is retryable, not a missing bucket', async () => {
+    const [, large] = smallAndLarge();
+    assert.ok(large);
+    for (const status of [404, 410]) {
+      const bucket = uniqueName(`gcs-put-${status}`);
+      proxy.setPolicy(bucket, { uploadStatus: status });
+      const errors = await failuresOf(destinationFor(configFor(bucket)), [large]);
+      assertCode(errors, 'destination_unavailable', new RegExp(`no longer knows the resumable upload session \\(${status}\\)`));
+      proxy.setPolicy(bucket, null);
+      assert.deepEqual(await destinationFor(configFor(bucket)).send([large], new AbortController().signal), [{ ok: true }], 'the retry starts a new session');
+    }
+  });
+
   it('an upload that gets no answer is abandoned after timeoutMs as destination_timeout', async () => {
     const bucket = uniqueName('gcs-hang');
     proxy.setPolicy(bucket, { hang: true });
