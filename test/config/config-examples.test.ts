@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { connectorRegistry } from '../../connectors/registry.js';
 import { formatProblem, loadWorkerWithTenants, validatePaths } from '../../src/config/load-config.js';
 import { repoRoot } from './config-files.js';
 
@@ -9,7 +10,11 @@ describe('the config/ folder', () => {
     const result = await validatePaths([join(repoRoot, 'config')], {});
     assert.deepEqual(result.problems.map(formatProblem), []);
     const checked = result.checked.map((file) => file.slice(join(repoRoot, 'config').length + 1));
-    for (const expected of ['worker.yaml', 'tenants/demo.yaml', 'examples/file.yaml', 'examples/webhook.yaml', 'examples/azure_blob.yaml']) assert.ok(checked.includes(expected), `${expected} was not checked`);
+    for (const expected of ['worker.yaml', 'tenants/demo.yaml']) assert.ok(checked.includes(expected), `${expected} was not checked`);
+    for (const { type } of connectorRegistry) {
+      const examples = checked.filter((file) => file === `examples/${type}.yaml` || file.startsWith(`examples/${type}-`));
+      assert.ok(examples.length > 0, `connector ${type} has no example tenant file config/examples/${type}.yaml (or ${type}-*.yaml)`);
+    }
   });
 
   it('the quick-start worker loads with the demo tenant', async () => {
