@@ -4,6 +4,7 @@ import {
   MongoClient,
   MongoClientClosedError,
   MongoError,
+  MongoInvalidArgumentError,
   MongoMissingCredentialsError,
   MongoNetworkError,
   MongoNetworkTimeoutError,
@@ -212,13 +213,14 @@ function writeConcernFailure(error: WriteConcernError, redact: (text: string) =>
  */
 function unsendable(filter: Document, replacement: Document): MongoFailure | undefined {
   const base = { code: null, codeName: null, retryableLabel: false };
-  let size: number;
+  const statement = { q: filter, u: replacement, upsert: true, multi: false };
+  const size = BSON.calculateObjectSize(statement);
+  if (size >= MAX_BSON_OBJECT_SIZE) return { ...base, kind: 'too_large', message: `The document is ${size} bytes as BSON; MongoDB documents must be smaller than ${MAX_BSON_OBJECT_SIZE} bytes (16 MiB).` };
   try {
-    size = BSON.serialize({ q: filter, u: replacement, upsert: true, multi: false }, { checkKeys: false }).length;
+    BSON.serialize(statement, { checkKeys: false });
   } catch {
     return { ...base, kind: 'unencodable', message: 'The document cannot be encoded as BSON (a field name contains a NUL character, or a value has no BSON type).' };
   }
-  if (size >= MAX_BSON_OBJECT_SIZE) return { ...base, kind: 'too_large', message: `The document is ${size} bytes as BSON; MongoDB documents must be smaller than ${MAX_BSON_OBJECT_SIZE} bytes (16 MiB).` };
   return undefined;
 }
 
@@ -248,10 +250,25 @@ export function createMongoClient(config: MongodbConfig, hooks: MongoClientHooks
   if (onCommandStarted !== undefined) client.on('commandStarted', (event) => onCommandStarted({ commandName: event.commandName, command: event.command }));
   const db = client.db(config.database);
   let closed: Promise<void> | undefined;
+  let connecting: Promise<unknown> | undefined;
+  /**
+   * Connects explicitly, once, and again after a failed attempt. The driver's implicit connect on
+   * first use closes its topology when that first attempt fails (server down at start, bad
+   * credentials) and then answers every later call with "Topology is closed"; an explicit
+   * connect() builds a new topology each time.
+   */
+  const connected = async (): Promise<void> => {
+    connecting ??= client.connect().catch((error: unknown) => {
+      connecting = undefined;
+      throw error;
+    });
+    await connecting;
+  };
 
   const bulkReplace = async (collection: string, writes: readonly Omit<MongoWrite, 'collection'>[], isolated = false): Promise<WriteResult[]> => {
     const operations: AnyBulkWriteOperation[] = writes.map((write) => ({ replaceOne: { filter: newerThanFilter(write), replacement: write.document, upsert: true } }));
     try {
+      await connected();
       await db.collection(collection).bulkWrite(operations, { ordered: false });
       return writes.map(() => ({ status: 'written' }));
     } catch (error) {
@@ -259,9 +276,10 @@ export function createMongoClient(config: MongodbConfig, hooks: MongoClientHooks
         const results = resultsOf(error, writes.length, redact);
         if (results !== undefined) return results;
       }
-      // The driver encodes every statement before it sends any: a document it cannot encode or
-      // that is too large fails the whole call untouched. Set those aside and send the others.
-      if (!isolated && !(error instanceof MongoServerError) && !(error instanceof MongoNetworkError)) {
+      // The driver encodes every statement before it sends any: a document it cannot encode
+      // (BSONError), that is over 16 MiB (MongoInvalidArgumentError) or over the encoder's 17 MiB
+      // buffer (RangeError) fails the whole call untouched. Set those aside and send the others.
+      if (!isolated && (error instanceof MongoInvalidArgumentError || error instanceof RangeError || BSON.BSONError.isBSONError(error))) {
         const refused = operations.map((operation) => ('replaceOne' in operation ? unsendable(operation.replaceOne.filter, operation.replaceOne.replacement) : undefined));
         if (refused.some((failure) => failure !== undefined)) return sendAllBut(collection, writes, refused);
       }
@@ -287,6 +305,7 @@ export function createMongoClient(config: MongodbConfig, hooks: MongoClientHooks
 
     async readOrdering(collection, ids) {
       try {
+        await connected();
         const filter: Document = { _id: { $in: [...ids] } };
         const found = await db
           .collection(collection)
@@ -302,6 +321,7 @@ export function createMongoClient(config: MongodbConfig, hooks: MongoClientHooks
     async createIndexes(plan) {
       if (plan.indexes.length === 0) return;
       try {
+        await connected();
         await db.collection(plan.collection).createIndexes(plan.indexes.map((index) => ({ key: { ...index.key } })));
       } catch (error) {
         if (error instanceof MongoServerError && error.code === INDEX_OPTIONS_CONFLICT) return; // the same keys exist under another name
