@@ -122,7 +122,7 @@ export class StandInStore {
 
   private matching(database: string, name: string, filter: Document): Document[] {
     const collection = this.collection(database, name);
-    return collection === undefined ? [] : [...collection.documents.values()].filter((document) => matches(document, filter));
+    return collection === undefined ? [] : candidates(collection, filter).filter((document) => matches(document, filter));
   }
 
   private insert(database: string, name: string, command: Document): Document {
@@ -193,7 +193,7 @@ export class StandInStore {
     if (statement['multi'] === true) return fail(9, 'multi update is not supported for replacement-style update');
     let matched: Document | undefined;
     try {
-      matched = [...collection.documents.values()].find((document) => matches(document, filter));
+      matched = candidates(collection, filter).find((document) => matches(document, filter));
     } catch (error) {
       if (error instanceof CommandError) return fail(error.code, error.message);
       throw error;
@@ -300,6 +300,15 @@ export class StandInStore {
     const entries = names.map((name) => ({ name, type: 'collection', options: {}, info: { readOnly: false } })).filter((entry) => matches(entry, filter));
     return this.openCursor(`${database}.$cmd.listCollections`, entries, 0, 'firstBatch');
   }
+}
+
+/** The documents a filter can match: found by `_id` (equality or `$in`) like the `_id_` index does, else all of them. */
+function candidates(collection: Collection, filter: Document): Document[] {
+  const id: unknown = filter['_id'];
+  if (id === undefined) return [...collection.documents.values()];
+  const ids = isOperatorValue(id) ? (id as Document)['$in'] : [id];
+  if (!Array.isArray(ids) || (isOperatorValue(id) && Object.keys(id as Document).length !== 1)) return [...collection.documents.values()];
+  return ids.flatMap((value: unknown) => collection.documents.get(canonical(value)) ?? []);
 }
 
 function hello(command: Document, connectionId: number): Document {
