@@ -172,6 +172,7 @@ function serverMessage(code: number | null, message: string): string {
 }
 
 function toFailure(error: unknown, redact: (text: string) => string): MongoFailure {
+  if (error instanceof MongoPortError) return error.failure;
   const base = { code: null, codeName: null, retryableLabel: false };
   const message = redact(error instanceof Error ? error.message : String(error));
   if (error instanceof MongoBulkWriteError && error.errorResponse instanceof Error) return toFailure(error.errorResponse, redact);
@@ -258,6 +259,7 @@ export function createMongoClient(config: MongodbConfig, hooks: MongoClientHooks
    * connect() builds a new topology each time.
    */
   const connected = async (): Promise<void> => {
+    if (closed !== undefined) throw new MongoPortError({ kind: 'closed', code: null, codeName: null, message: 'The MongoDB client is closed.', retryableLabel: false });
     connecting ??= client.connect().catch((error: unknown) => {
       connecting = undefined;
       throw error;

@@ -170,7 +170,7 @@ export const mongodbConfigSchema = strictObject({
   collectionPrefix: z
     .string()
     .max(64)
-    .refine((prefix) => collectionNameProblems(`${prefix}x`).length === 0 && !prefix.startsWith('.'), 'A collection prefix cannot contain "$" or NUL, start with "." or "system.".')
+    .refine((prefix) => collectionNameProblems(`${prefix}x`).length === 0, 'A collection prefix cannot contain "$" or NUL, or start with "." or "system.".')
     .default('')
     .meta({ description: 'Put before every collection name, e.g. `terra_` gives `terra_activity`.', examples: ['', 'terra_'] }),
   collections: collectionsSchema.optional(),

@@ -132,8 +132,10 @@ class MongodbDestination implements Destination {
   async check(): Promise<void> {
     try {
       if (this.config.createIndexes && !this.indexesCreated) {
-        for (const plan of indexPlan(this.config)) await this.client.createIndexes(plan);
+        const plans = indexPlan(this.config);
+        for (const plan of plans) await this.client.createIndexes(plan);
         this.indexesCreated = true;
+        this.context.logger.info({ collections: plans.length }, "Terra's MongoDB indexes are in place.");
       }
       const now = Date.now();
       const id = `${this.context.tenant}/${this.context.destination}`;

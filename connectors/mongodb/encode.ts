@@ -49,7 +49,7 @@ export interface StoredOrdering {
 const RESERVED_FIELDS = ['_id', '_terra'] as const;
 
 /** Terra's collection for a record, before `collections` renames and `collectionPrefix`. */
-export function defaultCollectionOf(record: TerraRecord): DefaultCollection | string {
+export function defaultCollectionOf(record: TerraRecord): string {
   if (record.kind === 'user') return 'user_events';
   if (record.kind === 'teams') return record.type.replace(/\./g, '_');
   return record.type;

@@ -215,6 +215,8 @@ describe(`mongodb destination against a wire-protocol server (${process.env['MON
       assert.equal((await allDocuments(database, 'activity')).length, 3);
       await destination.close();
       await destination.close();
+      const afterClose = await destination.send(batch, live());
+      assert.ok(afterClose.every((outcome) => !outcome.ok && outcome.error.code === 'destination_unavailable'), 'a closed destination does not reconnect');
     } finally {
       await proxy.close();
     }
