@@ -234,8 +234,8 @@ function failingPort(failure: MongoFailure): MongoPort {
 }
 
 /**
- * The real port over the official driver. The client connects on first use; one pool serves
- * every call. A connection string the driver cannot parse gives a port whose calls fail with
+ * The real port over the official driver. It connects on its first call (and again on the next
+ * call after a failed attempt); one pool serves every call. A connection string the driver cannot parse gives a port whose calls fail with
  * kind `config` (check() reports it), rather than a throw at start.
  */
 export function createMongoClient(config: MongodbConfig, hooks: MongoClientHooks = {}): MongoPort {
@@ -313,6 +313,7 @@ export function createMongoClient(config: MongodbConfig, hooks: MongoClientHooks
           .collection(collection)
           .find(filter, { projection: { '_terra.ordering_timestamp': 1, '_terra.identity': 1 } })
           .toArray();
+        // Keyed like idKey: the driver gives `_id` fields back in their stored order.
         const byId = new Map(found.map((document) => [JSON.stringify(document['_id']), storedOrderingOf(document)]));
         return ids.map((id) => byId.get(idKey(id)));
       } catch (error) {
