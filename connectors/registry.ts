@@ -2,13 +2,14 @@ import type { AnyConnectorDefinition } from '../src/connector/contract.js';
 import { azureBlobConnector } from './azure_blob/index.js';
 import { fileConnector } from './file/index.js';
 import { gcsConnector } from './gcs/index.js';
+import { mongodbConnector } from './mongodb/index.js';
 import { webhookConnector } from './webhook/index.js';
 
 /**
  * Every destination type terra-fanout knows, listed explicitly (no import side effects).
  * The tenant config schema, `validate`, `check-event` and the contract suite all read this list.
  */
-export const connectorRegistry: readonly AnyConnectorDefinition[] = [fileConnector, webhookConnector, gcsConnector, azureBlobConnector];
+export const connectorRegistry: readonly AnyConnectorDefinition[] = [fileConnector, webhookConnector, gcsConnector, azureBlobConnector, mongodbConnector];
 
 export function findConnector(type: string): AnyConnectorDefinition | undefined {
   return connectorRegistry.find((connector) => connector.type === type);
