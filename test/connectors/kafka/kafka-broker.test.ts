@@ -10,9 +10,10 @@ import { FanoutError } from '../../../src/errors/catalogue.js';
 import { applyLibrdkafkaMockCompat } from '../../../src/kafka/librdkafka-mock-compat.js';
 import type { TerraRecord } from '../../../src/records/record.js';
 import { makeActivityBatch, makeDailyRecord, makeRecord } from '../../support/records.js';
-import { decodeHeaders, uniqueName, useKafkaBroker, type ConsumedMessage } from '../../support/kafka.js';
+import { uniqueName, useKafkaBroker } from '../../support/kafka.js';
 import { freePort } from '../../support/server-process.js';
 import { createMemoryClaimCheck } from './memory-claim-check.js';
+import { readTopics, sequenceByKey } from './read-topics.js';
 
 /**
  * The Kafka destination against the local Kafka-protocol broker (librdkafka's mock cluster, 3
@@ -34,50 +35,6 @@ before(() => {
 function destinationFor(input: Record<string, unknown>, options: KafkaDestinationOptions = {}): Destination {
   const config = kafkaOutConfigSchema.parse({ brokers: kafka.brokers, connectionTimeoutMs: 1000, ...input });
   return createKafkaDestination(config, createKafkaOutClient(config, context.logger), context, options);
-}
-
-/** Reads `expected` messages from several topics through one new consumer group (one 3 s join). */
-async function readTopics(topics: readonly string[], expected: number, timeoutMs = 20_000): Promise<ConsumedMessage[]> {
-  const consumer = kafka.consumer(uniqueName('reader'));
-  const received: ConsumedMessage[] = [];
-  let done = (): void => {};
-  const enough = new Promise<void>((resolve) => {
-    done = resolve;
-  });
-  const timer = setTimeout(done, timeoutMs);
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ topic, partition, message }) => {
-        received.push({
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key === null ? null : message.key.toString(),
-          value: message.value === null ? null : message.value.toString(),
-          headers: decodeHeaders(message.headers),
-        });
-        if (received.length >= expected) done();
-      },
-    });
-    await enough;
-    return received;
-  } finally {
-    clearTimeout(timer);
-    await consumer.disconnect();
-  }
-}
-
-/** Identities per key, in partition order (offsets), as a consumer of the topic sees them. */
-function identitiesByKey(messages: readonly ConsumedMessage[]): Map<string, string[]> {
-  const sorted = [...messages].sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset));
-  const byKey = new Map<string, string[]>();
-  for (const message of sorted) {
-    const key = message.key ?? '(none)';
-    byKey.set(key, [...(byKey.get(key) ?? []), String(message.headers[kafkaOutHeader.recordIdentity])]);
-  }
-  return byKey;
 }
 
 function expectedByKey(records: readonly TerraRecord[]): Map<string, string[]> {
@@ -106,7 +63,7 @@ describe('kafka destination against the local broker', () => {
       assert.deepEqual(await destination.send(batch, signal), batch.map(() => ({ ok: true })));
       assert.deepEqual(await destination.send(batch, signal), batch.map(() => ({ ok: true })), 'a replay is accepted again');
 
-      const got = await readTopics([`${prefix}.activity`, `${prefix}.daily`, `${prefix}.healthcheck`], 2 * batch.length + 1);
+      const got = await readTopics(kafka, [`${prefix}.activity`, `${prefix}.daily`, `${prefix}.healthcheck`], 2 * batch.length + 1);
       assert.equal(got.length, 2 * batch.length + 1);
       const health = got.filter((message) => message.topic === `${prefix}.healthcheck`);
       assert.equal(health.length, 1);
@@ -141,7 +98,7 @@ describe('kafka destination against the local broker', () => {
       }
       const expected = expectedByKey(activities);
       const doubled = new Map([...expected].map(([key, sequence]) => [key, [...sequence, ...sequence]]));
-      assert.deepEqual(identitiesByKey(activity), doubled, 'per user: the batch order, then the same sequence again');
+      assert.deepEqual(sequenceByKey(activity), doubled, 'per user: the batch order, then the same sequence again');
     } finally {
       await destination.close();
     }
@@ -158,7 +115,7 @@ describe('kafka destination against the local broker', () => {
       const outcomes = await destination.send(batch, signal);
       assert.equal(errorOf(outcomes[3]).code, 'destination_record_too_large');
       assert.deepEqual(outcomes.filter((_, index) => index !== 3), batch.slice(1).map(() => ({ ok: true })));
-      const got = await readTopics([topic], 6);
+      const got = await readTopics(kafka, [topic], 6);
       assert.equal(got.length, 6);
       assert.ok(got.every((message) => message.key === null));
       assert.deepEqual(new Set(got.map((message) => message.value)), new Set(batch.filter((record) => record !== big).map((record) => record.body.toString())));
