@@ -103,7 +103,7 @@ export interface PayloadSettingsLimits {
 export function payloadSettingsSchema(limits: PayloadSettingsLimits) {
   const ceiling = limits.maxInlineBytesCeiling;
   const maxInlineBytes = byteSizeSchema(
-    `Largest record body sent inline; keep it a few KB under ${limits.limitName} (key and headers travel too).${ceiling === undefined ? '' : ` At most ${ceiling}.`}`,
+    `Largest record body sent inline; keep it a few KB under ${limits.limitName}, since the key and headers travel too.${ceiling === undefined ? '' : ` At most ${ceiling}.`}`,
     String(limits.defaultMaxInlineBytes),
     String(limits.defaultMaxInlineBytes),
   )
