@@ -118,18 +118,33 @@ function toKafkaConfig(config: KafkaOutConfig, logger: Logger): KafkaConfig {
   };
 }
 
+/** A connected producer and the sends running on it. */
+interface ProducerHolder {
+  producer: Producer;
+  idempotent: boolean;
+  inFlight: number;
+  /** No new sends; disconnected once the running ones return. */
+  retired: boolean;
+}
+
 /**
  * The real port over a kafkajs producer, connected on first use. The producer uses acks=all,
  * one request in flight per broker (so a retried request cannot overtake the next one) and the
  * Java client's partitioner (murmur2), so a key lands on the same partition as from Java clients.
  * With `idempotent`, a cluster that refuses idempotence gets a non-idempotent producer and one
- * warning. After an error that invalidates the producer id, the next call starts a new producer.
+ * warning.
+ *
+ * After a failed send, an idempotent producer is replaced (new producer id). kafkajs rolls back
+ * the sequence numbers of every partition in a failed request, also of partitions the broker had
+ * written; a later, different batch with the same sequence range would then be taken for a
+ * duplicate and dropped. A fresh producer id cannot collide. Retries inside one send (same
+ * batches, same sequences) still get the broker's deduplication.
  */
 export function createKafkaOutClient(config: KafkaOutConfig, logger: Logger): KafkaOutPort {
   const kafka = new Kafka(toKafkaConfig(config, logger));
   const compression = config.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
   let idempotent = config.idempotent;
-  let connecting: Promise<Producer> | undefined;
+  let connecting: Promise<ProducerHolder> | undefined;
 
   const newProducer = (withIdempotence: boolean): Producer =>
     kafka.producer({
@@ -139,11 +154,11 @@ export function createKafkaOutClient(config: KafkaOutConfig, logger: Logger): Ka
       createPartitioner: Partitioners.DefaultPartitioner,
     });
 
-  const connect = async (): Promise<Producer> => {
+  const connect = async (): Promise<ProducerHolder> => {
     const producer = newProducer(idempotent);
     try {
       await producer.connect();
-      return producer;
+      return { producer, idempotent, inFlight: 0, retired: false };
     } catch (error) {
       await producer.disconnect().catch(() => undefined);
       if (!idempotent || !idempotenceUnsupported(error)) throw error;
@@ -156,7 +171,7 @@ export function createKafkaOutClient(config: KafkaOutConfig, logger: Logger): Ka
       const fallback = newProducer(false);
       try {
         await fallback.connect();
-        return fallback;
+        return { producer: fallback, idempotent: false, inFlight: 0, retired: false };
       } catch (fallbackError) {
         await fallback.disconnect().catch(() => undefined);
         throw fallbackError;
@@ -164,27 +179,26 @@ export function createKafkaOutClient(config: KafkaOutConfig, logger: Logger): Ka
     }
   };
 
-  const producer = (): Promise<Producer> => {
-    const current = connecting ?? connect();
-    connecting = current;
-    current.catch(() => {
-      if (connecting === current) connecting = undefined; // the next call tries again
+  const current = (): Promise<ProducerHolder> => {
+    const pending = connecting ?? connect();
+    connecting = pending;
+    pending.catch(() => {
+      if (connecting === pending) connecting = undefined; // the next call tries again
     });
-    return current;
+    return pending;
   };
 
-  const reset = (failed: Promise<Producer>): void => {
-    if (connecting !== failed) return;
-    connecting = undefined;
-    void failed.then((old) => old.disconnect()).catch(() => undefined);
+  const releaseIfRetired = (holder: ProducerHolder): void => {
+    if (holder.retired && holder.inFlight === 0) void holder.producer.disconnect().catch(() => undefined);
   };
 
   return {
     async produce(topic, messages) {
-      const current = producer();
-      const ready = await current;
+      const pending = current();
+      const holder = await pending;
+      holder.inFlight += 1;
       try {
-        await ready.send({
+        await holder.producer.send({
           topic,
           acks: -1,
           compression,
@@ -192,16 +206,24 @@ export function createKafkaOutClient(config: KafkaOutConfig, logger: Logger): Ka
           messages: messages.map((message) => ({ key: message.key, value: message.value, headers: message.headers })),
         });
       } catch (error) {
-        if (producerStateLost(error)) reset(current);
+        if ((holder.idempotent || producerStateLost(error)) && !holder.retired) {
+          holder.retired = true;
+          if (connecting === pending) connecting = undefined;
+        }
         throw error;
+      } finally {
+        holder.inFlight -= 1;
+        releaseIfRetired(holder);
       }
     },
     async close() {
-      const current = connecting;
+      const pending = connecting;
       connecting = undefined;
-      if (current === undefined) return;
-      const ready = await current.catch(() => undefined);
-      await ready?.disconnect();
+      if (pending === undefined) return;
+      const holder = await pending.catch(() => undefined);
+      if (holder === undefined) return;
+      holder.retired = true;
+      await holder.producer.disconnect();
     },
   };
 }

@@ -18,6 +18,13 @@ export interface KafkaDestinationOptions {
 /** Claim-check stores running at once while a batch is encoded. */
 const PARALLEL_STORES = 8;
 
+/**
+ * Most bytes in one produce request. The broker's message.max.bytes applies to each partition's
+ * part of a request, so a request spread over many keys may hold more than maxInlineBytes; fewer,
+ * larger requests are what make acks=all fast.
+ */
+export const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 const AUTH = new Set(['TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM', 'ILLEGAL_SASL_STATE']);
 const REJECTED = new Set(['INVALID_RECORD', 'CORRUPT_MESSAGE', 'POLICY_VIOLATION', 'UNSUPPORTED_FOR_MESSAGE_FORMAT', 'INVALID_REQUIRED_ACKS', 'INVALID_TIMESTAMP']);
@@ -121,6 +128,8 @@ async function mapLimit<Item, Result>(items: readonly Item[], limit: number, map
 class KafkaDestination implements Destination {
   private readonly payload: PayloadOptions;
   private readonly now: () => Date;
+  /** Per topic: a request budget lowered after the broker refused a request as too large. */
+  private readonly requestBudget = new Map<string, number>();
   private closed = false;
 
   constructor(
@@ -150,7 +159,7 @@ class KafkaDestination implements Destination {
 
   /**
    * Encodes every record (storing pointer bodies first), then produces each topic's messages in
-   * batch order, in requests of at most payload.maxInlineBytes. One outcome per record.
+   * batch order; topics in parallel. One outcome per record.
    */
   async send(batch: readonly TerraRecord[], signal: AbortSignal): Promise<RecordOutcome[]> {
     const outcomes = new Array<RecordOutcome>(batch.length);
@@ -197,17 +206,20 @@ class KafkaDestination implements Destination {
   }
 
   /**
-   * Produces one topic's records in batch order, in requests of at most payload.maxInlineBytes.
-   * After a retryable failure, later records with the same key are held back, so a retry never
-   * lands an older record after a newer one; after a permanent failure of the topic (auth, not
-   * found), the rest of the topic gets the same error without another request; a record-specific
-   * failure (too large, refused) is narrowed down by sending that request's records one by one.
+   * Produces one topic's records in batch order. A request holds at most the topic's request
+   * budget in all, and at most payload.maxInlineBytes per key (one key is one partition, and the
+   * broker's limit applies per partition). After a retryable failure, later records with the same
+   * key are held back, so a retry never lands an older record after a newer one; after a permanent
+   * failure of the topic (auth, not found), the rest of the topic gets the same error without
+   * another request. A request refused for one of its records (too large, invalid) is split in
+   * halves, in order, until the record is found; a too-large refusal also lowers the topic's budget to half the refused request.
    */
   private async produceTopic(topic: string, entries: readonly Planned[], outcomes: RecordOutcome[], signal: AbortSignal): Promise<void> {
     const blocked = new Map<string, FanoutError>();
     let topicFailed: FanoutError | undefined;
     let chunk: Planned[] = [];
     let chunkBytes = 0;
+    let keyBytes = new Map<string, number>();
 
     const settle = (entry: Planned, outcome: RecordOutcome): void => {
       outcomes[entry.index] = outcome;
@@ -220,25 +232,39 @@ class KafkaDestination implements Destination {
       return blocker === undefined ? undefined : heldBack(blocker);
     };
 
-    const flush = async (): Promise<void> => {
-      const sending = chunk;
-      chunk = [];
-      chunkBytes = 0;
+    const request = async (candidates: readonly Planned[]): Promise<void> => {
+      const sending: Planned[] = [];
+      for (const entry of candidates) {
+        const stop = stopper(entry);
+        if (stop === undefined) sending.push(entry);
+        else settle(entry, { ok: false, error: stop });
+      }
       if (sending.length === 0) return;
+      const halves = async (): Promise<void> => {
+        const half = Math.ceil(sending.length / 2);
+        await request(sending.slice(0, half));
+        await request(sending.slice(half));
+      };
+      const bytes = sending.reduce((sum, entry) => sum + entry.bytes, 0);
+      if (sending.length > 1 && bytes > this.budgetFor(topic)) return halves(); // the budget shrank since this request was built
       const failure = await this.produceChunk(topic, sending, signal);
       if (failure === undefined) {
         for (const entry of sending) settle(entry, { ok: true });
       } else if (sending.length > 1 && recordSpecific(failure)) {
-        for (const entry of sending) {
-          const stop = stopper(entry);
-          const alone = stop ?? (await this.produceChunk(topic, [entry], signal));
-          settle(entry, alone === undefined ? { ok: true } : { ok: false, error: alone });
-          if (alone !== undefined && !alone.retryable && !recordSpecific(alone)) topicFailed = alone;
-        }
+        if (failure.code === 'destination_record_too_large') this.requestBudget.set(topic, Math.max(this.config.payload.maxInlineBytes, Math.floor(bytes / 2)));
+        await halves();
       } else {
         for (const entry of sending) settle(entry, { ok: false, error: failure });
         if (!failure.retryable && !recordSpecific(failure)) topicFailed = failure;
       }
+    };
+
+    const flush = async (): Promise<void> => {
+      const sending = chunk;
+      chunk = [];
+      chunkBytes = 0;
+      keyBytes = new Map();
+      await request(sending);
     };
 
     for (const entry of entries) {
@@ -246,16 +272,23 @@ class KafkaDestination implements Destination {
         settle(entry, { ok: false, error: entry.error });
         continue;
       }
-      if (chunk.length > 0 && chunkBytes + entry.bytes > this.config.payload.maxInlineBytes) await flush();
+      const forKey = entry.orderKey === null ? 0 : (keyBytes.get(entry.orderKey) ?? 0);
+      if (chunk.length > 0 && (chunkBytes + entry.bytes > this.budgetFor(topic) || forKey + entry.bytes > this.config.payload.maxInlineBytes)) await flush();
       const stop = stopper(entry);
       if (stop !== undefined) {
         settle(entry, { ok: false, error: stop });
       } else {
         chunk.push(entry);
         chunkBytes += entry.bytes;
+        if (entry.orderKey !== null) keyBytes.set(entry.orderKey, (keyBytes.get(entry.orderKey) ?? 0) + entry.bytes);
       }
     }
     await flush();
+  }
+
+  /** Bytes one request to `topic` may hold: MAX_REQUEST_BYTES (at least maxInlineBytes) until the broker refused that much. */
+  private budgetFor(topic: string): number {
+    return this.requestBudget.get(topic) ?? Math.max(MAX_REQUEST_BYTES, this.config.payload.maxInlineBytes);
   }
 
   /** One produce request; resolves with the classified failure, or undefined when every message was acknowledged. */

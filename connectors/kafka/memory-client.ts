@@ -10,11 +10,15 @@ export interface ProducedMessage extends KafkaOutMessage {
 export interface MemoryKafkaOutPort extends MemoryPort<KafkaOutPort> {
   /** Every message produced, in order, duplicates included (a Kafka log keeps them all). */
   log(): readonly ProducedMessage[];
+  /** The number of messages in each produce request, failed ones included. */
+  requests(): readonly number[];
 }
 
 export interface MemoryKafkaOutOptions {
   /** A request holding a message larger than this fails as the broker does (MESSAGE_TOO_LARGE). */
   maxMessageBytes?: number;
+  /** A request holding more than this in all fails as one partition's batch over the limit does (MESSAGE_TOO_LARGE). */
+  maxRequestBytes?: number;
 }
 
 /** An error shaped like the ones kafkajs throws (see kafkaErrorFacts); no kafkajs import here. */
@@ -31,12 +35,14 @@ function kafkaLikeError(name: string, message: string, fields: { type?: string; 
  */
 export function createMemoryKafkaOutPort(options: MemoryKafkaOutOptions = {}): MemoryKafkaOutPort {
   const log: ProducedMessage[] = [];
+  const requests: number[] = [];
   const stored = new Map<string, Buffer>();
   let broken: 'unavailable' | 'rejected' | null = null;
 
   return {
     client: {
       async produce(topic, messages) {
+        requests.push(messages.length);
         if (broken === 'unavailable') {
           const cause = kafkaLikeError('KafkaJSConnectionError', 'Connection error: connect ECONNREFUSED 127.0.0.1:9092', { retriable: true });
           throw kafkaLikeError('KafkaJSNumberOfRetriesExceeded', cause.message, { retriable: false, cause });
@@ -45,7 +51,8 @@ export function createMemoryKafkaOutPort(options: MemoryKafkaOutOptions = {}): M
           throw kafkaLikeError('KafkaJSProtocolError', 'Not authorized to access topics: [Topic authorization failed]', { type: 'TOPIC_AUTHORIZATION_FAILED', retriable: false });
         }
         const limit = options.maxMessageBytes;
-        if (limit !== undefined && messages.some((message) => messageBytes(message) > limit)) {
+        const total = messages.reduce((sum, message) => sum + messageBytes(message), 0);
+        if ((limit !== undefined && messages.some((message) => messageBytes(message) > limit)) || total > (options.maxRequestBytes ?? Infinity)) {
           throw kafkaLikeError('KafkaJSProtocolError', 'The request included a message larger than the max message size the server will accept', { type: 'MESSAGE_TOO_LARGE', retriable: false });
         }
         for (const message of messages) {
@@ -58,6 +65,7 @@ export function createMemoryKafkaOutPort(options: MemoryKafkaOutOptions = {}): M
     },
     stored: () => stored,
     log: () => log,
+    requests: () => requests,
     breakWith(mode) {
       broken = mode;
     },

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import type { KafkaOutPort } from '../../../connectors/kafka/client.js';
 import { kafkaOutConfigSchema } from '../../../connectors/kafka/config.js';
 import { createKafkaDestination } from '../../../connectors/kafka/destination.js';
-import { kafkaOutHeader, messageBytes, type KafkaOutMessage } from '../../../connectors/kafka/encode.js';
+import { encodeKafkaMessage, kafkaOutHeader, messageBytes, type KafkaOutMessage } from '../../../connectors/kafka/encode.js';
 import { createMemoryKafkaOutPort } from '../../../connectors/kafka/memory-client.js';
 import type { ConnectorContext, RecordOutcome } from '../../../src/connector/contract.js';
 import { FanoutError } from '../../../src/errors/catalogue.js';
@@ -56,31 +56,63 @@ function errorOf(outcome: RecordOutcome | undefined): FanoutError {
   return outcome.error;
 }
 
+/** The bytes a record's message takes, as the destination counts them. */
+function bytesOf(record: TerraRecord): number {
+  return messageBytes(encodeKafkaMessage(config(), record, context.tenant, { form: 'inline', body: record.body }));
+}
+
 const identities = (messages: readonly KafkaOutMessage[]): string[] => messages.map((message) => message.headers[kafkaOutHeader.recordIdentity] ?? '?');
 const ids = (records: readonly TerraRecord[]): string[] => records.map((record) => record.identity);
 
 describe('kafka destination over an in-memory producer', () => {
-  it('produces each topic in batch order, in requests no larger than payload.maxInlineBytes', async () => {
-    const batch = [...makeActivityBatch(10, ['u-1', 'u-2']), makeDailyRecord({ userId: 'u-1' })];
+  it('produces each topic in batch order; a request holds at most maxInlineBytes per key', async () => {
+    const batch = [...makeActivityBatch(10, ['u-1']), makeDailyRecord({ userId: 'u-1' })];
     const size = messageBytes({ key: Buffer.from('u-1'), value: batch[0]?.body ?? Buffer.alloc(0), headers: {} }) + 400;
     const port = scriptedPort();
     const destination = createKafkaDestination(config({ payload: { maxInlineBytes: size * 3 } }), port, context);
     const outcomes = await destination.send(batch, signal);
     assert.deepEqual(outcomes, batch.map(() => ({ ok: true })));
     const activity = port.requests.filter((request) => request.topic === 'terra.activity');
-    assert.ok(activity.length >= 4, `10 records in requests of about 3: ${activity.length} requests`);
+    assert.ok(activity.length >= 4, `one user's 10 records in requests of about 3: ${activity.length} requests`);
     for (const request of activity) assert.ok(request.messages.reduce((sum, message) => sum + messageBytes(message), 0) <= size * 3);
     assert.deepEqual(activity.flatMap((request) => identities(request.messages)), ids(batch.slice(0, 10)));
     assert.deepEqual(port.requests.filter((request) => request.topic === 'terra.daily').flatMap((request) => identities(request.messages)), ids(batch.slice(10)));
+  });
+
+  it('puts many keys in one request up to the request budget, beyond maxInlineBytes', async () => {
+    const users = Array.from({ length: 20 }, (_, index) => `u-${index}`);
+    const batch = makeActivityBatch(40, users);
+    const size = messageBytes({ key: Buffer.from('u-1'), value: batch[0]?.body ?? Buffer.alloc(0), headers: {} }) + 400;
+    const port = scriptedPort();
+    const destination = createKafkaDestination(config({ payload: { maxInlineBytes: size * 3 } }), port, context);
+    assert.deepEqual(await destination.send(batch, signal), batch.map(() => ({ ok: true })));
+    assert.equal(port.requests.length, 1, 'two records per key fit in one request');
+    assert.deepEqual(identities(port.requests[0]?.messages ?? []), ids(batch));
+  });
+
+  it('a request the broker refuses as too large is split in halves, in order; the topic\'s budget shrinks', async () => {
+    // Same-sized messages, so the halves are exact.
+    const users = Array.from({ length: 16 }, (_, index) => `u-${String.fromCharCode(97 + index)}`);
+    const batch = makeActivityBatch(16, users).map((record) => ({ ...record, body: Buffer.alloc(1000, 32) }));
+    const size = bytesOf(batch[0] ?? makeRecord());
+    assert.ok(batch.every((record) => bytesOf(record) === size));
+    const memory = createMemoryKafkaOutPort({ maxRequestBytes: Math.floor(size * 4.5) });
+    const destination = createKafkaDestination(config({ payload: { maxInlineBytes: size * 2 } }), memory.client, context);
+    assert.deepEqual(await destination.send(batch, signal), batch.map(() => ({ ok: true })));
+    assert.deepEqual(identities(memory.log()), ids(batch), 'every record once, in batch order');
+    assert.deepEqual(memory.requests(), [16, 8, 4, 4, 4, 4], '16 refused, 8 refused, then requests of 4 (the second 8 split without trying)');
+    const again = makeActivityBatch(8, users.slice(0, 8)).map((record, index) => ({ ...record, body: Buffer.alloc(1000, 32), identity: `again-${index}`.padEnd(32, '0') }));
+    assert.deepEqual(await destination.send(again, signal), again.map(() => ({ ok: true })));
+    assert.deepEqual(memory.requests().slice(6), [4, 4], 'the next send starts from the shrunk budget');
   });
 
   it('after a retryable failure holds back the later records of the same keys, and sends the other keys', async () => {
     const first = makeActivityBatch(2, ['u-1', 'u-2']);
     const later = makeActivityBatch(4, ['u-1', 'u-3']).map((record, index) => ({ ...record, identity: `later-${index}`.padEnd(32, '0') }));
     const batch = [...first, ...later];
-    const size = messageBytes({ key: Buffer.from('u-1'), value: batch[0]?.body ?? Buffer.alloc(0), headers: {} }) + 400;
     const port = scriptedPort((_request, call) => (call === 1 ? connectionLost() : undefined));
-    const destination = createKafkaDestination(config({ payload: { maxInlineBytes: size * 2 } }), port, context);
+    // One record per key per request: u-1's second record starts the next request.
+    const destination = createKafkaDestination(config({ payload: { maxInlineBytes: Math.max(...batch.map(bytesOf)) + 10 } }), port, context);
     const outcomes = await destination.send(batch, signal);
     // Request 1 (u-1, u-2) failed; u-1's later records wait for the retry; u-3's go.
     assert.equal(errorOf(outcomes[0]).code, 'destination_unavailable');
