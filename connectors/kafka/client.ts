@@ -27,6 +27,8 @@ export interface KafkaErrorFacts {
   unsupportedApis: string[];
   /** kafkajs's own `retriable` flag of the innermost error that has one. */
   retriable: boolean | undefined;
+  /** The messages along the chain; for the few kafkajs states that have no type. */
+  messages: string[];
 }
 
 function readString(value: unknown, key: string): string | undefined {
@@ -37,7 +39,7 @@ function readString(value: unknown, key: string): string | undefined {
 
 /** Reads a kafkajs error without importing its classes (tests and the memory port build look-alikes). */
 export function kafkaErrorFacts(error: unknown): KafkaErrorFacts {
-  const facts: KafkaErrorFacts = { names: [], types: [], unsupportedApis: [], retriable: undefined };
+  const facts: KafkaErrorFacts = { names: [], types: [], unsupportedApis: [], retriable: undefined, messages: [] };
   const seen = new Set<unknown>();
   for (let current: unknown = error; typeof current === 'object' && current !== null && !seen.has(current); current = Reflect.get(current, 'cause')) {
     seen.add(current);
@@ -49,6 +51,8 @@ export function kafkaErrorFacts(error: unknown): KafkaErrorFacts {
     if (type !== undefined) facts.types.push(type);
     if (api !== undefined && name === 'KafkaJSServerDoesNotSupportApiKey') facts.unsupportedApis.push(api);
     if (typeof retriable === 'boolean') facts.retriable = retriable;
+    const message = readString(current, 'message');
+    if (message !== undefined) facts.messages.push(message);
   }
   return facts;
 }
@@ -194,8 +198,13 @@ export function createKafkaOutClient(config: KafkaOutConfig, logger: Logger): Ka
 
   return {
     async produce(topic, messages) {
-      const pending = current();
-      const holder = await pending;
+      let pending = current();
+      let holder = await pending;
+      // Another send may have retired this producer while we waited; it is disconnected once idle.
+      while (holder.retired) {
+        pending = current();
+        holder = await pending;
+      }
       holder.inFlight += 1;
       try {
         await holder.producer.send({

@@ -79,6 +79,9 @@ export function classifyKafkaError(error: unknown, context: KafkaErrorContext): 
   }
   const kafkajs = facts.names.some((name) => name.startsWith('KafkaJS'));
   if (!kafkajs) return toFanoutError(error);
+  if (facts.messages.some((message) => /producer is disconnect/.test(message))) {
+    return make('destination_unavailable', `The producer for ${context.target} was closing (shutdown); the records were not sent.`, 'producer disconnecting');
+  }
   const reason = facts.types[0] ?? facts.names[facts.names.length - 1] ?? 'KafkaJSError';
   // Exhausted retries of a retriable cause (connection refused, leader moved, ...) stay retryable for the lane.
   if (facts.retriable !== false || facts.names.includes('KafkaJSNumberOfRetriesExceeded')) {

@@ -195,6 +195,11 @@ describe('kafka error classification', () => {
     assert.equal(code(new KafkaJSServerDoesNotSupportApiKey('The Kafka server does not support the requested API version', { apiKey: 17, apiName: 'SaslHandshake' })), 'destination_misconfigured');
   });
 
+  it('a producer closing under a send is retryable, not a refusal', () => {
+    const closing = new KafkaJSNonRetriableError("The producer is disconnecting; therefore, it can't safely accept messages anymore");
+    assert.equal(code(closing), 'destination_unavailable');
+  });
+
   it('keeps FanoutErrors, and treats anything that is not from kafkajs as a programming error', () => {
     const own = new FanoutError('destination_timeout', 'x');
     assert.equal(classifyKafkaError(own, target), own);
@@ -206,6 +211,7 @@ describe('kafka error classification', () => {
     assert.deepEqual(facts.names, ['KafkaJSNumberOfRetriesExceeded', 'KafkaJSProtocolError']);
     assert.deepEqual(facts.types, ['UNKNOWN_TOPIC_OR_PARTITION']);
     assert.equal(facts.retriable, true);
+    assert.equal(facts.messages.length, 2);
   });
 
   it('falls back from idempotence only when the cluster does not offer it', () => {
