@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { byteSizeSchema } from '../../src/config/byte-size.js';
+import { strictObject } from '../../src/config/strict-object.js';
 import { FanoutError, toFanoutError } from '../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../src/records/record.js';
 import type { ClaimCheck } from './claim-check.js';
@@ -82,3 +84,40 @@ export async function encodePayload(record: TerraRecord, options: PayloadOptions
     return { ok: false, error: toFanoutError(error) };
   }
 }
+
+export interface PayloadSettingsLimits {
+  /** The destination's inline limit when the tenant sets none (a little under its message limit). */
+  defaultMaxInlineBytes: number;
+  /** The largest value a tenant may set (the service's hard limit), when there is one. */
+  maxInlineBytesCeiling?: number;
+  /** How the destination names its limit in the description, e.g. `the broker's message.max.bytes`. */
+  limitName: string;
+}
+
+/**
+ * The `payload` block of a queue/stream destination: which form records take and how large an
+ * inline message may be. Parses to the `mode` and `maxInlineBytes` of PayloadOptions; the claim
+ * check itself is configured beside it (without one, `pointer` cannot work and `auto` parks an
+ * oversized record with destination_record_too_large).
+ */
+export function payloadSettingsSchema(limits: PayloadSettingsLimits) {
+  const ceiling = limits.maxInlineBytesCeiling;
+  const maxInlineBytes = byteSizeSchema(
+    `Largest record body sent inline; keep it a few KB under ${limits.limitName}, since the key and headers travel too.${ceiling === undefined ? '' : ` At most ${ceiling}.`}`,
+    String(limits.defaultMaxInlineBytes),
+    String(limits.defaultMaxInlineBytes),
+  )
+    .refine((bytes) => ceiling === undefined || bytes <= ceiling, { message: `maxInlineBytes is above the destination's limit of ${ceiling ?? 0} bytes` })
+    .prefault(limits.defaultMaxInlineBytes);
+  return strictObject({
+    mode: payloadModeSchema.meta({ examples: ['auto', 'inline', 'pointer'] }),
+    maxInlineBytes,
+  })
+    .prefault({})
+    .meta({
+      description: `How records are carried: inline, as an s3_payload pointer, or auto (inline when the body is at most maxInlineBytes). Without a claim-check bucket, auto parks larger records as destination_record_too_large; nothing is ever truncated.`,
+      examples: [{ mode: 'auto', maxInlineBytes: String(limits.defaultMaxInlineBytes) }],
+    });
+}
+
+export type PayloadSettings = z.output<ReturnType<typeof payloadSettingsSchema>>;

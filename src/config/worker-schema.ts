@@ -16,8 +16,11 @@ function isHostPort(text: string): boolean {
   return match !== null && port >= 1 && port <= 65535;
 }
 
-/** One list entry may hold several comma-separated brokers, so `${KAFKA_BROKERS}` can carry a whole list. */
-const brokerEntrySchema = z
+/**
+ * One list entry may hold several comma-separated brokers, so `${KAFKA_BROKERS}` can carry a whole list.
+ * Exported with sslSchema and saslSchema so the Kafka destination configures its own cluster the same way.
+ */
+export const brokerEntrySchema = z
   .string()
   .meta({ description: 'A broker as host:port. One entry may list several, separated by commas.', examples: ['kafka-1:9092', '${KAFKA_BROKERS}'] })
   .transform((entry, context) => {
@@ -32,7 +35,7 @@ const brokerEntrySchema = z
     return brokers;
   });
 
-const sslSchema = strictObject({
+export const sslSchema = strictObject({
   ca: z
     .string()
     .min(1)
@@ -50,7 +53,7 @@ const sslSchema = strictObject({
     .meta({ description: 'Refuse brokers whose certificate does not verify. Turn off only against a development broker.', examples: [true] }),
 });
 
-const saslSchema = strictObject({
+export const saslSchema = strictObject({
   mechanism: z
     .enum(['plain', 'scram-sha-256', 'scram-sha-512'])
     .meta({ description: 'SASL mechanism the brokers expect.', examples: ['scram-sha-512'] }),
