@@ -3,11 +3,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { connectorRegistry } from '../../connectors/registry.js';
 import { loadWorkerWithTenants, validatePaths } from '../../src/config/load-config.js';
-import { connectorRegistry } from '../../connectors/registry.js';
 import { formatted, removeConfigFiles, tenantWith, writeConfigFiles, yamlLines } from './config-files.js';
-
-/** The destination types the registry knows, as problems list them. */
-const knownTypes = connectorRegistry.map((connector) => connector.type).join(', ');
 
 after(removeConfigFiles);
 
