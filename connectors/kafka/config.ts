@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { brokerEntrySchema, saslSchema, sslSchema } from '../../src/config/worker-schema.js';
+import { claimCheckConfigSchema } from '../claim-check.js';
 import { payloadSettingsSchema } from '../shared/payload-mode.js';
 import { topicTemplateFields, topicTemplateProblems } from './encode.js';
 
@@ -59,9 +60,7 @@ export const kafkaOutConfigSchema = z.strictObject({
     .default('record')
     .meta({ description: 'record: one message per data item, a valid Terra event with one item. event: one message per event, exactly as received.', examples: ['record', 'event'] }),
   payload: payloadSettingsSchema({ defaultMaxInlineBytes: DEFAULT_MAX_INLINE_BYTES, limitName: "the topic's max.message.bytes (broker default 1,048,588)" }),
-  // CLAIM CHECK: the lead adds the `claimCheck` block (the bucket pointer bodies are stored in) here;
-  // index.ts then builds it and hands it to createKafkaDestination. Until then `pointer` and
-  // oversized `auto` records are parked with destination_record_too_large (see README).
+  claimCheck: claimCheckConfigSchema.optional(),
   compression: z
     .enum(['none', 'gzip'])
     .default('none')

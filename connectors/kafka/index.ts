@@ -1,3 +1,4 @@
+import { createClaimCheck } from '../claim-check.js';
 import type { ConnectorDefinition } from '../../src/connector/contract.js';
 import { createKafkaOutClient, type KafkaOutPort } from './client.js';
 import { kafkaOutConfigSchema, type KafkaOutConfig } from './config.js';
@@ -13,8 +14,8 @@ export const kafkaConnector: ConnectorDefinition<KafkaOutConfig, KafkaOutPort> =
   unit: (config) => config.unit,
   locate: (config, record, tenant) => kafkaLocation(kafkaTopic(config, record, tenant), kafkaKey(config, record), record.identity),
   createClient: (config, context) => createKafkaOutClient(config, context.logger),
-  // CLAIM CHECK: pass { claimCheck } built from the destination's claim-check config here (see README, "Payload").
-  createDestination: (config, client, context) => createKafkaDestination(config, client, context),
+  createDestination: (config, client, context) =>
+    createKafkaDestination(config, client, context, { claimCheck: config.claimCheck === undefined ? undefined : createClaimCheck(config.claimCheck, context) }),
   contract: {
     exampleConfig: () =>
       kafkaOutConfigSchema.parse({
