@@ -40,10 +40,15 @@ async function exists(connection: Queryable, object: DdlObject): Promise<boolean
   return rows.length > 0;
 }
 
-/** Session settings every new connection gets before it is used: UTC, lock and statement timeouts. */
+/**
+ * Session settings every new connection gets before it is used: UTC, lock and statement timeouts,
+ * and READ COMMITTED (as PostgreSQL's default): InnoDB then takes no gap locks for the re-key's
+ * INSERT ... SELECT and DELETE, which otherwise deadlock with concurrent inserts.
+ */
 function prepareSession(connection: CorePoolConnection, statementTimeoutMs: number): void {
   const seconds = Math.max(1, Math.ceil(statementTimeoutMs / 1000));
   connection.query(`SET SESSION time_zone = '+00:00', innodb_lock_wait_timeout = ${seconds}`, () => undefined);
+  connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', () => undefined);
   connection.query(`SET SESSION max_statement_time = ${statementTimeoutMs / 1000}`, (error: { errno?: number } | null) => {
     if (error?.errno === UNKNOWN_SYSTEM_VARIABLE) connection.query(`SET SESSION max_execution_time = ${statementTimeoutMs}`, () => undefined);
   });

@@ -46,6 +46,8 @@ export function enrichmentKeys(rows: readonly EncodedRow[], column: string): str
  * The payload after an update, keeping stored data_enrichment scores the incoming row has as null or
  * lacks. MySQL cannot iterate an object's keys inside ON DUPLICATE KEY UPDATE, so the keys of the
  * incoming rows (`keys`) are named in the statement; keys only the stored row has are kept as they are.
+ * One difference from PostgreSQL: a key another row of the same statement carries, which neither
+ * this row nor the stored one has, is written as null (PostgreSQL leaves it out).
  */
 export function mysqlPayloadMerge(column: string, keys: readonly string[]): string {
   const stored = q(column);

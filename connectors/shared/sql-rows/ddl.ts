@@ -87,6 +87,7 @@ const ENRICHMENT = "'{data,0,data_enrichment}'";
  * PostgreSQL expression: the payload after `incoming` is written over `stored` (both jsonb
  * expressions). Per data_enrichment key, the incoming value unless it is null or missing, then the
  * stored one (Terra: scores are not a superset; never let a later null overwrite a stored score).
+ * Other keys of the payload are the incoming copy's.
  */
 export function postgresPayloadMerge(stored: string, incoming: string): string {
   const template = [
@@ -94,7 +95,7 @@ export function postgresPayloadMerge(stored: string, incoming: string): string {
     `  THEN jsonb_set(${INCOMING}, ${ENRICHMENT},`,
     `    (CASE WHEN jsonb_typeof(${INCOMING} #> ${ENRICHMENT}) = 'object' THEN ${INCOMING} #> ${ENRICHMENT} ELSE '{}'::jsonb END)`,
     `    || COALESCE((SELECT jsonb_object_agg(kept.key, kept.value) FROM jsonb_each(${STORED} #> ${ENRICHMENT}) AS kept`,
-    `        WHERE kept.value <> 'null'::jsonb AND COALESCE((${INCOMING} #> ${ENRICHMENT}) -> kept.key, 'null'::jsonb) = 'null'::jsonb), '{}'::jsonb))`,
+    `        WHERE COALESCE((${INCOMING} #> ${ENRICHMENT}) -> kept.key, 'null'::jsonb) = 'null'::jsonb), '{}'::jsonb))`,
     `  ELSE ${INCOMING} END`,
   ].join('\n');
   return template.replaceAll(STORED, stored).replaceAll(INCOMING, incoming);

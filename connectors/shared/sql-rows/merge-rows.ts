@@ -35,7 +35,7 @@ export function mergeEnrichment(stored: Json, incoming: Json): Json {
   const merged: Record<string, unknown> = { ...incomingEnrichment };
   let kept = false;
   for (const [key, value] of Object.entries(storedEnrichment)) {
-    if (value !== null && (incomingEnrichment[key] === null || incomingEnrichment[key] === undefined)) {
+    if (incomingEnrichment[key] === null || incomingEnrichment[key] === undefined) {
       merged[key] = value;
       kept = true;
     }

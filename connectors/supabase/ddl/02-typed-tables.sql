@@ -60,7 +60,7 @@ BEGIN
       THEN jsonb_set(NEW."payload", '{data,0,data_enrichment}',
         (CASE WHEN jsonb_typeof(NEW."payload" #> '{data,0,data_enrichment}') = 'object' THEN NEW."payload" #> '{data,0,data_enrichment}' ELSE '{}'::jsonb END)
         || COALESCE((SELECT jsonb_object_agg(kept.key, kept.value) FROM jsonb_each(OLD."payload" #> '{data,0,data_enrichment}') AS kept
-            WHERE kept.value <> 'null'::jsonb AND COALESCE((NEW."payload" #> '{data,0,data_enrichment}') -> kept.key, 'null'::jsonb) = 'null'::jsonb), '{}'::jsonb))
+            WHERE COALESCE((NEW."payload" #> '{data,0,data_enrichment}') -> kept.key, 'null'::jsonb) = 'null'::jsonb), '{}'::jsonb))
       ELSE NEW."payload" END;
   RETURN NEW;
 END
@@ -118,7 +118,7 @@ BEGIN
       THEN jsonb_set(NEW."payload", '{data,0,data_enrichment}',
         (CASE WHEN jsonb_typeof(NEW."payload" #> '{data,0,data_enrichment}') = 'object' THEN NEW."payload" #> '{data,0,data_enrichment}' ELSE '{}'::jsonb END)
         || COALESCE((SELECT jsonb_object_agg(kept.key, kept.value) FROM jsonb_each(OLD."payload" #> '{data,0,data_enrichment}') AS kept
-            WHERE kept.value <> 'null'::jsonb AND COALESCE((NEW."payload" #> '{data,0,data_enrichment}') -> kept.key, 'null'::jsonb) = 'null'::jsonb), '{}'::jsonb))
+            WHERE COALESCE((NEW."payload" #> '{data,0,data_enrichment}') -> kept.key, 'null'::jsonb) = 'null'::jsonb), '{}'::jsonb))
       ELSE NEW."payload" END;
   RETURN NEW;
 END
@@ -172,7 +172,7 @@ BEGIN
       THEN jsonb_set(NEW."payload", '{data,0,data_enrichment}',
         (CASE WHEN jsonb_typeof(NEW."payload" #> '{data,0,data_enrichment}') = 'object' THEN NEW."payload" #> '{data,0,data_enrichment}' ELSE '{}'::jsonb END)
         || COALESCE((SELECT jsonb_object_agg(kept.key, kept.value) FROM jsonb_each(OLD."payload" #> '{data,0,data_enrichment}') AS kept
-            WHERE kept.value <> 'null'::jsonb AND COALESCE((NEW."payload" #> '{data,0,data_enrichment}') -> kept.key, 'null'::jsonb) = 'null'::jsonb), '{}'::jsonb))
+            WHERE COALESCE((NEW."payload" #> '{data,0,data_enrichment}') -> kept.key, 'null'::jsonb) = 'null'::jsonb), '{}'::jsonb))
       ELSE NEW."payload" END;
   RETURN NEW;
 END
@@ -217,7 +217,7 @@ BEGIN
       THEN jsonb_set(NEW."payload", '{data,0,data_enrichment}',
         (CASE WHEN jsonb_typeof(NEW."payload" #> '{data,0,data_enrichment}') = 'object' THEN NEW."payload" #> '{data,0,data_enrichment}' ELSE '{}'::jsonb END)
         || COALESCE((SELECT jsonb_object_agg(kept.key, kept.value) FROM jsonb_each(OLD."payload" #> '{data,0,data_enrichment}') AS kept
-            WHERE kept.value <> 'null'::jsonb AND COALESCE((NEW."payload" #> '{data,0,data_enrichment}') -> kept.key, 'null'::jsonb) = 'null'::jsonb), '{}'::jsonb))
+            WHERE COALESCE((NEW."payload" #> '{data,0,data_enrichment}') -> kept.key, 'null'::jsonb) = 'null'::jsonb), '{}'::jsonb))
       ELSE NEW."payload" END;
   RETURN NEW;
 END
@@ -264,7 +264,7 @@ BEGIN
       THEN jsonb_set(NEW."payload", '{data,0,data_enrichment}',
         (CASE WHEN jsonb_typeof(NEW."payload" #> '{data,0,data_enrichment}') = 'object' THEN NEW."payload" #> '{data,0,data_enrichment}' ELSE '{}'::jsonb END)
         || COALESCE((SELECT jsonb_object_agg(kept.key, kept.value) FROM jsonb_each(OLD."payload" #> '{data,0,data_enrichment}') AS kept
-            WHERE kept.value <> 'null'::jsonb AND COALESCE((NEW."payload" #> '{data,0,data_enrichment}') -> kept.key, 'null'::jsonb) = 'null'::jsonb), '{}'::jsonb))
+            WHERE COALESCE((NEW."payload" #> '{data,0,data_enrichment}') -> kept.key, 'null'::jsonb) = 'null'::jsonb), '{}'::jsonb))
       ELSE NEW."payload" END;
   RETURN NEW;
 END
