@@ -1,13 +1,14 @@
 import type { AnyConnectorDefinition } from '../src/connector/contract.js';
 import { fileConnector } from './file/index.js';
 import { sqlConnector } from './sql/index.js';
+import { supabaseConnector } from './supabase/index.js';
 import { webhookConnector } from './webhook/index.js';
 
 /**
  * Every destination type terra-fanout knows, listed explicitly (no import side effects).
  * The tenant config schema, `validate`, `check-event` and the contract suite all read this list.
  */
-export const connectorRegistry: readonly AnyConnectorDefinition[] = [fileConnector, webhookConnector, sqlConnector];
+export const connectorRegistry: readonly AnyConnectorDefinition[] = [fileConnector, webhookConnector, sqlConnector, supabaseConnector];
 
 export function findConnector(type: string): AnyConnectorDefinition | undefined {
   return connectorRegistry.find((connector) => connector.type === type);

@@ -9,7 +9,7 @@ import { writeRecords, type PlannedRecord } from '../shared/sql-rows/write-recor
 import type { SqlPort } from './client.js';
 import { sqlLayout, type SqlConfig } from './config.js';
 import { classifySqlError, targetLabel, type SqlErrorContext } from './sql-errors.js';
-import { probeWrites } from './statements.js';
+import { probeWrites } from '../shared/sql-rows/probe.js';
 
 class SqlDestination implements Destination {
   private readonly layout: TableLayout;

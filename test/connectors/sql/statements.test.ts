@@ -2,8 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sqlConfigSchema, sqlLayout } from '../../../connectors/sql/config.js';
-import { classifySqlError, sanitizeDriverMessage, targetLabel } from '../../../connectors/sql/sql-errors.js';
-import { planStatements, probeWrites } from '../../../connectors/sql/statements.js';
+import { sanitizeDriverMessage } from '../../../connectors/shared/sql-rows/driver-message.js';
+import { classifySqlError, targetLabel } from '../../../connectors/sql/sql-errors.js';
+import { planStatements } from '../../../connectors/sql/statements.js';
+import { probeWrites } from '../../../connectors/shared/sql-rows/probe.js';
 import { enrichmentKeys, mysqlDateTime, mysqlPayloadMerge } from '../../../connectors/sql/statements-mysql.js';
 import { encodeRecordRows } from '../../../connectors/shared/sql-rows/encode-rows.js';
 import { planWrites } from '../../../connectors/shared/sql-rows/plan-writes.js';
