@@ -115,7 +115,8 @@ export function createMysqlClient(config: SqlConfig): SqlPort {
             created.push(`${object.kind} ${quotedName('mysql', object.namespace, object.name)}`);
           }
         } finally {
-          await connection.query('SELECT RELEASE_LOCK(?)', [lock]);
+          // A broken session releases its locks when the server drops it.
+          await connection.query('SELECT RELEASE_LOCK(?)', [lock]).catch(() => undefined);
         }
         return created;
       });
