@@ -10,7 +10,7 @@
  * The same objects are what `autoCreate` runs and what connectors/sql/ddl/ and
  * connectors/supabase/ddl/ ship as plain files (a test fails when the files drift).
  */
-import { qualifiedName, type ColumnSpec, type ColumnType, type TableSpec } from './tables.js';
+import { derivedName, qualifiedName, type ColumnSpec, type ColumnType, type TableSpec } from './tables.js';
 
 export type DdlFlavor = 'postgres' | 'mysql' | 'supabase';
 
@@ -71,12 +71,6 @@ const mysqlTypes: Readonly<Record<ColumnType, string>> = {
 
 function columnType(flavor: DdlFlavor, type: ColumnType): string {
   return flavor === 'mysql' ? mysqlTypes[type] : postgresTypes[type];
-}
-
-/** Appends a suffix to a name, shortening the name so the result stays within 63 characters. */
-export function derivedName(base: string, suffix: string): string {
-  const name = `${base}_${suffix}`;
-  return name.length <= 63 ? name : `${base.slice(0, 62 - suffix.length)}_${suffix}`;
 }
 
 const STORED = '__stored__';

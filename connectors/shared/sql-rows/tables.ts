@@ -124,12 +124,10 @@ const timeColumns: ColumnSpec[] = [
   { name: 'end_time', type: 'timestamp', nullable: true, merge: 'newest', description: '`metadata.end_time` as an instant.' },
 ];
 
-const IDENTIFIER_MAX = 63;
-
-/** Index names are unique per schema in PostgreSQL; derive them from the table name, within 63 characters. */
-function indexName(table: string, suffix: string): string {
-  const name = `${table}_${suffix}`;
-  return name.length <= IDENTIFIER_MAX ? name : `${table.slice(0, IDENTIFIER_MAX - suffix.length - 1)}_${suffix}`;
+/** Appends a suffix to a name, shortening the name so the result stays within PostgreSQL's 63 characters. */
+export function derivedName(base: string, suffix: string): string {
+  const name = `${base}_${suffix}`;
+  return name.length <= 63 ? name : `${base.slice(0, 62 - suffix.length)}_${suffix}`;
 }
 
 /** Builds the tables of a layout with the configured names. Pure. */
@@ -150,7 +148,7 @@ export function tableLayout(options: LayoutOptions): TableLayout {
       { name: 'previous_user_id', type: 'id', nullable: true, merge: 'coalesce', description: 'The user id this row was re-keyed from by a user_reauth event.' },
       orderingTs,
     ],
-    indexes: [{ name: indexName(tables.users, 'reference_id_idx'), columns: ['reference_id'] }],
+    indexes: [{ name: derivedName(tables.users, 'reference_id_idx'), columns: ['reference_id'] }],
     typedColumns: [],
   };
   const data: TableSpec = {
@@ -160,7 +158,7 @@ export function tableLayout(options: LayoutOptions): TableLayout {
     name: tables.dataPayloads,
     key: 'payload_id',
     columns: [...dataColumns(false), ...timeColumns, orderingTs, payload],
-    indexes: [{ name: indexName(tables.dataPayloads, 'user_type_start_idx'), columns: ['user_id', 'data_type', 'start_time'] }],
+    indexes: [{ name: derivedName(tables.dataPayloads, 'user_type_start_idx'), columns: ['user_id', 'data_type', 'start_time'] }],
     typedColumns: [],
   };
   const other: TableSpec = {
@@ -170,7 +168,7 @@ export function tableLayout(options: LayoutOptions): TableLayout {
     name: tables.otherPayloads,
     key: 'payload_id',
     columns: [...dataColumns(true), orderingTs, payload],
-    indexes: [{ name: indexName(tables.otherPayloads, 'user_type_idx'), columns: ['user_id', 'data_type'] }],
+    indexes: [{ name: derivedName(tables.otherPayloads, 'user_type_idx'), columns: ['user_id', 'data_type'] }],
     typedColumns: [],
   };
   const typed = new Map<string, TableSpec>();
@@ -190,7 +188,7 @@ export function tableLayout(options: LayoutOptions): TableLayout {
           orderingTs,
           payload,
         ],
-        indexes: [{ name: indexName(name, 'user_start_idx'), columns: ['user_id', 'start_time'] }],
+        indexes: [{ name: derivedName(name, 'user_start_idx'), columns: ['user_id', 'start_time'] }],
         typedColumns: definition.columns,
       });
     }
