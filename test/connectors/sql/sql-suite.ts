@@ -314,14 +314,30 @@ export function describeSqlDestination(options: SuiteOptions): void {
       });
     });
 
-    it('an unreachable server is retryable at check and at send', async () => {
+    it('an unreachable server is retryable at check and at send; messages never carry the credentials; close() twice is harmless', async () => {
       const port = await freePort();
       const url = new URL(server.current.url);
       url.port = String(port);
-      const { destination } = open({ url: url.toString(), pool: { connectTimeoutMs: 1_000 } });
-      await assert.rejects(destination.check(), (error: unknown) => error instanceof FanoutError && error.code === 'destination_unavailable' && error.retryable);
+      url.username = 'terra_writer';
+      url.password = 'url-password-never-in-messages';
+      const { destination } = open({ url: url.toString(), password: 'other-password-never-in-messages', pool: { connectTimeoutMs: 1_000 } });
+      const seen: FanoutError[] = [];
+      await assert.rejects(destination.check(), (error: unknown) => {
+        assert.ok(error instanceof FanoutError);
+        seen.push(error);
+        return error.code === 'destination_unavailable' && error.retryable;
+      });
       const outcomes = await destination.send(makeActivityBatch(2), signal);
-      assert.ok(outcomes.every((outcome) => !outcome.ok && outcome.error.retryable));
+      for (const outcome of outcomes) {
+        assert.ok(!outcome.ok && outcome.error.retryable);
+        if (!outcome.ok) seen.push(outcome.error);
+      }
+      for (const error of seen) {
+        const text = `${error.message} ${JSON.stringify(error.detail)}`;
+        assert.ok(!text.includes('never-in-messages') && !text.includes('terra_writer'), text);
+      }
+      await destination.close();
+      await destination.close();
     });
 
     it('a row lock held longer than statementTimeoutMs fails the batch as a retryable timeout', async () => {

@@ -190,11 +190,13 @@ describe('supabase destination', () => {
     return undefined;
   });
 
-  it('an unreachable API is retryable', async () => {
+  it('an unreachable API is retryable; close() twice is harmless', async () => {
     const { destination } = open({ url: `http://127.0.0.1:${await freePort()}`, timeoutMs: 2_000 });
     await assert.rejects(destination.check(), (error: unknown) => error instanceof FanoutError && error.code === 'destination_unavailable' && error.retryable);
     const outcomes: RecordOutcome[] = await destination.send(makeActivityBatch(2), signal);
     assert.ok(outcomes.every((outcome) => !outcome.ok && outcome.error.retryable));
+    await destination.close();
+    await destination.close();
   });
 });
 
