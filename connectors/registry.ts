@@ -4,13 +4,15 @@ import { fileConnector } from './file/index.js';
 import { gcsConnector } from './gcs/index.js';
 import { kafkaConnector } from './kafka/index.js';
 import { mongodbConnector } from './mongodb/index.js';
+import { sqlConnector } from './sql/index.js';
+import { supabaseConnector } from './supabase/index.js';
 import { webhookConnector } from './webhook/index.js';
 
 /**
  * Every destination type terra-fanout knows, listed explicitly (no import side effects).
  * The tenant config schema, `validate`, `check-event` and the contract suite all read this list.
  */
-export const connectorRegistry: readonly AnyConnectorDefinition[] = [fileConnector, webhookConnector, gcsConnector, azureBlobConnector, kafkaConnector, mongodbConnector];
+export const connectorRegistry: readonly AnyConnectorDefinition[] = [fileConnector, webhookConnector, gcsConnector, azureBlobConnector, kafkaConnector, sqlConnector, supabaseConnector, mongodbConnector];
 
 export function findConnector(type: string): AnyConnectorDefinition | undefined {
   return connectorRegistry.find((connector) => connector.type === type);

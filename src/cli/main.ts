@@ -6,6 +6,7 @@ import { loadTenantFile, loadWorkerFile, loadWorkerWithTenants, validatePaths } 
 import { workerConfigSchema } from '../config/worker-schema.js';
 import { createLogger } from '../observability/logger.js';
 import { startWorker } from '../worker/worker.js';
+import { checkConnections, formatConnectionResult, tenantsOf } from './check-connections.js';
 import { checkEvents, type CheckInput } from './check-event.js';
 import { runDev } from './dev.js';
 import { onShutdownSignal } from './shutdown-signal.js';
@@ -65,13 +66,28 @@ program
   .command('validate')
   .description('Check worker and tenant YAML files (or directories of them); report every problem with file, line and field path.')
   .argument('<paths...>', 'files or directories')
-  .action(async (paths: string[]) => {
+  .option(
+    '--check-connections',
+    'then build every destination of the tenant files (and of the worker files\' tenants) and run its start-up check: reachable and writable with the rights sending needs (it may write and remove a probe; with autoCreate, missing tables are created as at start). One line per destination, OK or the error code; exit code 1 when any fails',
+  )
+  .action(async (paths: string[], options: { checkConnections?: boolean }) => {
     const result = await validatePaths(paths);
     if (result.problems.length > 0) {
       printProblems(result.problems);
       process.exit(1);
     }
     process.stdout.write(`ok: ${result.checked.length} file${result.checked.length === 1 ? '' : 's'} valid\n`);
+    if (options.checkConnections !== true) return;
+    const { tenants, problems } = await tenantsOf(result.checked);
+    if (problems.length > 0) {
+      printProblems(problems);
+      process.exit(1);
+    }
+    const results = await checkConnections(tenants, { logger: createLogger('warn', process.stderr) });
+    for (const line of results.map(formatConnectionResult)) process.stdout.write(`${line}\n`);
+    const failed = results.filter((checked) => !checked.ok).length;
+    process.stdout.write(`${results.length - failed} of ${results.length} destination${results.length === 1 ? '' : 's'} reachable and writable.\n`);
+    if (failed > 0) process.exitCode = 1;
   });
 
 program
