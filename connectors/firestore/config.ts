@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { secretString } from '../../src/config/secret-schema.js';
-import { TERRA_KEY_VERSION } from '../shared/object-key.js';
+import { TERRA_KEY_VERSION, compileKeyTemplate, keyTemplateFields } from '../shared/object-key.js';
 
 /** Firestore's limit on writes in one commit or transaction. */
 export const FIRESTORE_MAX_BATCH_WRITES = 500;
@@ -23,6 +23,16 @@ function firestoreIdSchema(what: string) {
   return z.string().superRefine((id, ctx) => {
     for (const problem of firestoreIdProblems(id)) ctx.addIssue({ code: 'custom', message: `${what} ${problem}` });
   });
+}
+
+/** Problems with a document id template: the shared key-template rules, as one path segment. */
+export function documentIdTemplateProblems(template: string): string[] {
+  const problems: string[] = [];
+  if (template.includes('/')) problems.push('documentIdTemplate is one path segment and cannot contain "/".');
+  if (/^__.*__$/.test(template)) problems.push('documentIdTemplate must not start and end with "__" (reserved by Firestore).');
+  const compiled = compileKeyTemplate(template);
+  if (!compiled.ok) problems.push(...compiled.problems.map((problem) => problem.replace(/^keyTemplate/, 'documentIdTemplate')));
+  return problems;
 }
 
 /** Whether `text` is a Google service-account key (JSON with client_email and private_key). */
@@ -85,6 +95,21 @@ export const firestoreConfigSchema = z
       .meta({
         description: `Document under rootCollection that holds one sub-collection per data type (Terra: ${TERRA_KEY_VERSION}, the API version).`,
         examples: [TERRA_KEY_VERSION, 'production'],
+      }),
+    documentIdTemplate: z
+      .string()
+      .superRefine((template, ctx) => {
+        for (const message of documentIdTemplateProblems(template)) ctx.addIssue({ code: 'custom', message });
+      })
+      .optional()
+      .meta({
+        description:
+          "Document id with fields, instead of Terra's {user_id}-{start_time}.json. Fields: " +
+          Object.keys(keyTemplateFields)
+            .map((field) => `{${field}}`)
+            .join(' ') +
+          '. Values are sanitized (no "/", "\\", ".." or control characters). Use {summary_id} or {identity} to keep two activities that start in the same second apart.',
+        examples: ['{user_id}-{summary_id}.json', '{identity}'],
       }),
     newestWins: z
       .boolean()

@@ -289,7 +289,7 @@ class FirestoreDestination implements Destination {
     const planned: PlannedWrite[] = [];
     batch.forEach((record, index) => {
       try {
-        planned.push({ index, write: encodeDocumentWrite(this.config, record) });
+        planned.push({ index, write: encodeDocumentWrite(this.config, record, this.context.tenant) });
       } catch (error) {
         outcomes[index] = { ok: false, error: this.classify(error) };
       }

@@ -3,7 +3,7 @@ import { FanoutError } from '../../src/errors/catalogue.js';
 import { isPlainObject } from '../../src/json/json-value.js';
 import type { TerraRecord } from '../../src/records/record.js';
 import { formatKeyTime } from '../../src/terra/key-time.js';
-import { sanitizeKeyValue } from '../shared/object-key.js';
+import { compileKeyTemplate, sanitizeKeyValue, type RenderKey } from '../shared/object-key.js';
 import type { FirestoreConfig } from './config.js';
 
 /**
@@ -101,9 +101,27 @@ export function documentIdFor(record: TerraRecord): string {
   return `${user}-${idPart(formatKeyTime(record.startTime ?? record.eventTime))}.json`;
 }
 
-/** Where a record lands: `{rootCollection}/{versionDocument}/{collection}/{document id}`. What locate() returns. */
-export function documentPath(config: Pick<FirestoreConfig, 'rootCollection' | 'versionDocument'>, record: TerraRecord): string {
-  return `${config.rootCollection}/${config.versionDocument}/${collectionFor(record)}/${documentIdFor(record)}`;
+const compiledTemplates = new Map<string, RenderKey>();
+
+/** A documentIdTemplate, compiled once. Throws destination_misconfigured for one the schema would have refused. */
+function documentIdRenderer(template: string): RenderKey {
+  const cached = compiledTemplates.get(template);
+  if (cached !== undefined) return cached;
+  const compiled = compileKeyTemplate(template);
+  if (!compiled.ok || template.includes('/')) throw new FanoutError('destination_misconfigured', 'Invalid documentIdTemplate; run validate for the details.');
+  compiledTemplates.set(template, compiled.render);
+  return compiled.render;
+}
+
+export type LayoutConfig = Pick<FirestoreConfig, 'rootCollection' | 'versionDocument' | 'documentIdTemplate'>;
+
+/**
+ * Where a record lands: `{rootCollection}/{versionDocument}/{collection}/{document id}`, the id from
+ * documentIdTemplate when set (rendered for `tenant`). What locate() returns.
+ */
+export function documentPath(config: LayoutConfig, record: TerraRecord, tenant?: string): string {
+  const id = config.documentIdTemplate === undefined ? documentIdFor(record) : documentIdRenderer(config.documentIdTemplate)(record, tenant === undefined ? {} : { tenant });
+  return `${config.rootCollection}/${config.versionDocument}/${collectionFor(record)}/${id}`;
 }
 
 /**
@@ -199,8 +217,8 @@ export function firestoreDocumentSize(path: string, document: FirestoreDocument)
  * Pure: the write a record becomes. Throws destination_record_too_large when the document is over
  * Firestore's 1 MiB limit: that record can never be stored, so it is parked before anything is sent.
  */
-export function encodeDocumentWrite(config: Pick<FirestoreConfig, 'rootCollection' | 'versionDocument'>, record: TerraRecord): DocumentWrite {
-  const path = documentPath(config, record);
+export function encodeDocumentWrite(config: LayoutConfig, record: TerraRecord, tenant?: string): DocumentWrite {
+  const path = documentPath(config, record, tenant);
   const document = encodeDocument(record);
   const bytes = firestoreDocumentSize(path, document);
   if (bytes > FIRESTORE_MAX_DOCUMENT_BYTES) {

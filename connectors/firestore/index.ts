@@ -12,7 +12,7 @@ export const firestoreConnector: ConnectorDefinition<FirestoreConfig, FirestoreP
     "Writes each record as a Firestore document where Terra's own Firestore destination puts it (terra/2022-03-16/{type}/{user_id}-{start_time}.json), in batched commits, newest wins.",
   configSchema: firestoreConfigSchema,
   unit: () => 'record',
-  locate: (config, record) => documentPath(config, record),
+  locate: (config, record, tenant) => documentPath(config, record, tenant),
   createClient: (config) => createFirestoreClient(config),
   createDestination: (config, client, context) => createFirestoreDestination(config, client, context),
   contract: {

@@ -111,6 +111,18 @@ describe('firestore layout (Terra parity, spec section 4.8)', () => {
     assert.equal(documentPath(config({ rootCollection: 'health', versionDocument: 'prod' }), makeRecord()), 'health/prod/activity/user-1-2026-07-01T06:04:11Z.json');
     assert.equal(firestoreConnector.locate(config(), makeRecord(), 'acme'), 'terra/2022-03-16/activity/user-1-2026-07-01T06:04:11Z.json');
   });
+
+  it('documentIdTemplate chooses finer ids, one path segment, values sanitized', () => {
+    const bySummary = config({ documentIdTemplate: '{user_id}-{summary_id}.json' });
+    assert.equal(documentPath(bySummary, makeRecord()), 'terra/2022-03-16/activity/user-1-summary-1.json');
+    assert.equal(documentPath(bySummary, makeRecord({ summaryId: 'a/../b' })), 'terra/2022-03-16/activity/user-1-a___b.json');
+    assert.equal(documentPath(bySummary, makeUserEventRecord()), 'terra/2022-03-16/user_events/user-1-none.json', 'a missing value renders as none');
+    const record = makeRecord();
+    assert.equal(firestoreConnector.locate(config({ documentIdTemplate: '{tenant}.{identity}' }), record, 'acme'), `terra/2022-03-16/activity/acme.${record.identity}`);
+    for (const documentIdTemplate of ['{user_id}/{summary_id}', '{nope}.json', '__{type}__', '{identity']) {
+      assert.equal(firestoreConfigSchema.safeParse({ projectId: 'p', documentIdTemplate }).success, false, documentIdTemplate);
+    }
+  });
 });
 
 describe('firestore documents', () => {
