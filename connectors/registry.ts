@@ -1,6 +1,7 @@
 import type { AnyConnectorDefinition } from '../src/connector/contract.js';
 import { azureBlobConnector } from './azure_blob/index.js';
 import { fileConnector } from './file/index.js';
+import { firestoreConnector } from './firestore/index.js';
 import { gcsConnector } from './gcs/index.js';
 import { kafkaConnector } from './kafka/index.js';
 import { mongodbConnector } from './mongodb/index.js';
@@ -12,7 +13,7 @@ import { webhookConnector } from './webhook/index.js';
  * Every destination type terra-fanout knows, listed explicitly (no import side effects).
  * The tenant config schema, `validate`, `check-event` and the contract suite all read this list.
  */
-export const connectorRegistry: readonly AnyConnectorDefinition[] = [fileConnector, webhookConnector, gcsConnector, azureBlobConnector, kafkaConnector, sqlConnector, supabaseConnector, mongodbConnector];
+export const connectorRegistry: readonly AnyConnectorDefinition[] = [fileConnector, webhookConnector, gcsConnector, azureBlobConnector, kafkaConnector, sqlConnector, supabaseConnector, mongodbConnector, firestoreConnector];
 
 export function findConnector(type: string): AnyConnectorDefinition | undefined {
   return connectorRegistry.find((connector) => connector.type === type);
