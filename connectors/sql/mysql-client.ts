@@ -5,7 +5,7 @@ import { FanoutError } from '../../src/errors/catalogue.js';
 import { quotedName, type DdlObject } from '../shared/sql-rows/ddl.js';
 import { connectionUrl, tlsOptions, type SqlPort } from './client.js';
 import type { SqlConfig } from './config.js';
-import { defaultMaxBytesPerStatement, planStatements } from './statements.js';
+import { defaultMaxBytesPerStatement, planStatements } from './encode.js';
 
 /** GET_LOCK names are server-wide and at most 64 characters. */
 function ddlLockName(database: string): string {

@@ -4,7 +4,7 @@ import { FanoutError } from '../../src/errors/catalogue.js';
 import { quotedName, type DdlObject } from '../shared/sql-rows/ddl.js';
 import { connectionUrl, tlsOptions, type SqlPort } from './client.js';
 import type { SqlConfig } from './config.js';
-import { defaultMaxBytesPerStatement, planStatements } from './statements.js';
+import { defaultMaxBytesPerStatement, planStatements } from './encode.js';
 
 /** One advisory lock for every terra-fanout replica creating tables in this database. */
 const DDL_LOCK = 'terra-fanout:ddl';

@@ -7,7 +7,7 @@ import { isPlainObject } from '../../src/json/json-value.js';
 import type { Cell, EncodedRow, ReauthWrite } from '../shared/sql-rows/encode-rows.js';
 import { quoteIdentifier, quotedTable } from '../shared/sql-rows/ddl.js';
 import type { ColumnSpec, TableSpec } from '../shared/sql-rows/tables.js';
-import type { SqlStatement } from './statements.js';
+import type { SqlStatement } from './encode.js';
 
 const q = (name: string): string => quoteIdentifier('mysql', name);
 

@@ -5,7 +5,7 @@
 import type { Cell, EncodedRow, ReauthWrite } from '../shared/sql-rows/encode-rows.js';
 import { postgresPayloadMerge, quoteIdentifier, quotedTable } from '../shared/sql-rows/ddl.js';
 import type { ColumnSpec, ColumnType, TableSpec } from '../shared/sql-rows/tables.js';
-import type { SqlStatement } from './statements.js';
+import type { SqlStatement } from './encode.js';
 
 const q = (name: string): string => quoteIdentifier('postgres', name);
 

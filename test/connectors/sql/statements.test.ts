@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { sqlConfigSchema, sqlLayout } from '../../../connectors/sql/config.js';
 import { sanitizeDriverMessage } from '../../../connectors/shared/sql-rows/driver-message.js';
 import { classifySqlError, targetLabel } from '../../../connectors/sql/sql-errors.js';
-import { planStatements } from '../../../connectors/sql/statements.js';
+import { planStatements } from '../../../connectors/sql/encode.js';
 import { probeWrites } from '../../../connectors/shared/sql-rows/probe.js';
 import { enrichmentKeys, mysqlDateTime, mysqlPayloadMerge } from '../../../connectors/sql/statements-mysql.js';
 import { encodeRecordRows } from '../../../connectors/shared/sql-rows/encode-rows.js';
