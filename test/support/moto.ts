@@ -36,3 +36,64 @@ export async function startMoto(): Promise<Moto> {
     stop: () => server.stop(),
   };
 }
+
+/**
+ * IAM on moto. By default moto accepts any credentials; `enforceMotoIam` makes it check
+ * signatures, access keys and IAM policies from then on (what INITIAL_NO_AUTH_ACTION_COUNT=0 does
+ * at start-up, switched at run time through `POST /moto-api/reset-auth` so users can be created
+ * first). moto evaluates a policy's actions, not its resources or conditions. Auth is
+ * process-wide: use a moto of its own for these tests.
+ */
+export interface MotoIamUser {
+  userName: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** One IAM query call (moto routes by the credential scope of the Authorization header, which it does not verify while auth is off). */
+async function iamCall(moto: Moto, params: Record<string, string>): Promise<string> {
+  const response = await fetch(`${moto.endpoint}/`, {
+    method: 'POST',
+    body: new URLSearchParams({ Version: '2010-05-08', ...params }),
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: 'AWS4-HMAC-SHA256 Credential=AKIAMOTOSETUP0000000/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0',
+    },
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`moto IAM ${params['Action']} answered ${response.status}: ${text}`);
+  return text;
+}
+
+function xmlValue(xml: string, element: string): string {
+  const match = new RegExp(`<${element}>([^<]+)</${element}>`).exec(xml);
+  if (match?.[1] === undefined) throw new Error(`moto IAM answer has no ${element}`);
+  return match[1];
+}
+
+/** Switches IAM enforcement on (true) or off (false). */
+export async function enforceMotoIam(moto: Moto, enforce: boolean): Promise<void> {
+  const response = await fetch(`${moto.endpoint}/moto-api/reset-auth`, { method: 'POST', body: enforce ? '0' : 'inf' });
+  if (!response.ok) throw new Error(`moto reset-auth answered ${response.status}`);
+}
+
+/** Creates a user with an access key and, when `actions` is given, an inline policy allowing them. Call while IAM is not enforced. */
+export async function createMotoIamUser(moto: Moto, userName: string, actions: readonly string[] | null): Promise<MotoIamUser> {
+  await iamCall(moto, { Action: 'CreateUser', UserName: userName });
+  const key = await iamCall(moto, { Action: 'CreateAccessKey', UserName: userName });
+  if (actions !== null) {
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }] });
+    await iamCall(moto, { Action: 'PutUserPolicy', UserName: userName, PolicyName: `${userName}-policy`, PolicyDocument: policy });
+  }
+  return { userName, accessKeyId: xmlValue(key, 'AccessKeyId'), secretAccessKey: xmlValue(key, 'SecretAccessKey') };
+}
+
+/** Deletes a user's access key (a revoked key), switching enforcement off for the call and back on. */
+export async function revokeMotoAccessKey(moto: Moto, user: MotoIamUser): Promise<void> {
+  await enforceMotoIam(moto, false);
+  try {
+    await iamCall(moto, { Action: 'DeleteAccessKey', UserName: user.userName, AccessKeyId: user.accessKeyId });
+  } finally {
+    await enforceMotoIam(moto, true);
+  }
+}
