@@ -46,6 +46,18 @@ export const s3EncryptionFields = {
     }),
 } as const;
 
+/** Which uploads carry the SDK's flexible checksums; shared with the claim check. */
+export const s3RequestChecksumsField = {
+  requestChecksums: z
+    .enum(['when_supported', 'when_required'])
+    .default('when_supported')
+    .meta({
+      description:
+        'when_supported: the SDK adds a CRC32 checksum to every upload (AWS default). when_required: only where the API demands one; use it for S3-compatible stores that reject or mangle the newer checksum headers.',
+      examples: ['when_supported', 'when_required'],
+    }),
+} as const;
+
 /** kmsKeyId only means something with a KMS encryption mode. */
 export function checkS3Encryption(config: { serverSideEncryption?: string | undefined; kmsKeyId?: string | undefined }, ctx: z.RefinementCtx): void {
   if (config.kmsKeyId !== undefined && config.serverSideEncryption !== 'aws:kms' && config.serverSideEncryption !== 'aws:kms:dsse') {
@@ -74,14 +86,7 @@ export const s3ConfigSchema = z
         description: 'Objects larger than this go up as multipart uploads in parts of this size (two parts in flight), so large payloads never need one huge request. MiB, at least 5 (the S3 minimum).',
         examples: [8, 16],
       }),
-    requestChecksums: z
-      .enum(['when_supported', 'when_required'])
-      .default('when_supported')
-      .meta({
-        description:
-          'when_supported: the SDK adds a CRC32 checksum to every upload (AWS default). when_required: only where the API demands one; use it for S3-compatible stores that reject or mangle the newer checksum headers.',
-        examples: ['when_supported', 'when_required'],
-      }),
+    ...s3RequestChecksumsField,
   })
   .superRefine((config, ctx) => {
     checkObjectLayout(config, ctx);
