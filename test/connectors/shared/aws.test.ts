@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { SQSServiceException } from '@aws-sdk/client-sqs';
-import { awsClientSettings, awsConnectionFields, awsWhere } from '../../../connectors/shared/aws-connection.js';
+import { awsClientSettings, awsConnectionFields, awsWhere, sdkCallSignal } from '../../../connectors/shared/aws-connection.js';
 import { classifyAwsError, readAwsError } from '../../../connectors/shared/aws-errors.js';
 
 const connectionSchema = z.strictObject(awsConnectionFields);
@@ -31,6 +31,28 @@ describe('aws connection settings', () => {
     assert.equal(connectionSchema.safeParse({ endpoint: 'https://key:secret@minio.example.com' }).success, false);
     assert.equal(connectionSchema.safeParse({ endpoint: 'ftp://minio.example.com' }).success, false);
     assert.equal(connectionSchema.safeParse({ maxAttempts: 0 }).success, false);
+  });
+
+  it('SDK calls share one signal per lane signal, aborted with it, without a listener limit', async () => {
+    const lane = new AbortController();
+    const call = sdkCallSignal(lane.signal);
+    assert.equal(sdkCallSignal(lane.signal), call);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning.name);
+    };
+    process.on('warning', onWarning);
+    const listeners = Array.from({ length: 40 }, () => () => undefined);
+    for (const listener of listeners) call.addEventListener('abort', listener);
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    assert.deepEqual(warnings, []);
+    lane.abort(new Error('shutdown'));
+    assert.equal(call.aborted, true);
+    assert.equal((call.reason as Error).message, 'shutdown');
+    const already = new AbortController();
+    already.abort();
+    assert.equal(sdkCallSignal(already.signal).aborted, true);
   });
 
   it('names where a client talks to without credentials or query', () => {
