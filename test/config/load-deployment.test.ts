@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { connectorRegistry } from '../../connectors/registry.js';
 import { loadWorkerWithTenants, validatePaths } from '../../src/config/load-config.js';
 import { formatted, removeConfigFiles, tenantWith, writeConfigFiles, yamlLines } from './config-files.js';
 
 after(removeConfigFiles);
+
+/** Every registered destination type, as problems list them. */
+const knownTypes = connectorRegistry.map((connector) => connector.type).join(', ');
 
 const worker = yamlLines('kafka:', '  brokers: [k:9092]', 'tenants:', '  dir: tenants');
 const fileDestination = ['  - name: raw', '    type: file', '    config: { directory: ./out }'];
@@ -40,7 +44,7 @@ describe('loadWorkerWithTenants', () => {
     assert.deepEqual(formatted(loaded.problems, dir), [
       'worker.yaml:2:12: kafka.brokers: expected array to have >=1 items',
       'tenants/b.yaml:1:9: tenant: tenant name already used by a.yaml; expected one file per tenant',
-      'tenants/c.yaml:6:11: destinations[0].type: unknown destination type; expected one of: file, webhook',
+      `tenants/c.yaml:6:11: destinations[0].type: unknown destination type; expected one of: ${knownTypes}`,
     ]);
   });
 

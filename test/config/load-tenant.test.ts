@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { connectorRegistry } from '../../connectors/registry.js';
 import { loadTenantFile } from '../../src/config/load-config.js';
 import { formatted, removeConfigFiles, tenantWith, writeConfigFiles, yamlLines } from './config-files.js';
 
 after(removeConfigFiles);
+
+/** Every registered destination type, as problems list them. */
+const knownTypes = connectorRegistry.map((connector) => connector.type).join(', ');
 
 async function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
   const dir = await writeConfigFiles({ 'acme.yaml': text });
@@ -52,7 +56,7 @@ describe('loadTenantFile', () => {
 
   it('rejects an unknown destination type, naming the known ones', async () => {
     assert.deepEqual(await problemsOf(tenantWith('  - name: raw', '    type: fil', '    config: { directory: ./out }')), [
-      'acme.yaml:6:11: destinations[0].type: unknown destination type; expected one of: file, webhook',
+      `acme.yaml:6:11: destinations[0].type: unknown destination type; expected one of: ${knownTypes}`,
     ]);
   });
 
@@ -119,8 +123,8 @@ describe('loadTenantFile', () => {
         'acme.yaml:10:11: destinations[1].name: duplicate destination name; each destination of a tenant needs its own name',
         'acme.yaml:12:24: destinations[1].events[1]: unknown Terra event type; expected one of: ...',
         'acme.yaml:14:18: destinations[1].config.directory: environment variable OUT_DIR is not set; set it, or give a default with ${OUT_DIR:-default}',
-        'acme.yaml:16:11: destinations[2].type: unknown destination type; expected one of: file, webhook',
-        'acme.yaml:18:5: destinations[3].type: required key is missing; expected one of: file, webhook',
+        `acme.yaml:16:11: destinations[2].type: unknown destination type; expected one of: ${knownTypes}`,
+        `acme.yaml:18:5: destinations[3].type: required key is missing; expected one of: ${knownTypes}`,
         'acme.yaml:22:17: destinations[4].providers[0]: expected an upper-case provider name such as GARMIN or FITBIT',
         'acme.yaml:23:22: destinations[4].retry.jitter: expected number to be <=1',
         'acme.yaml:23:37: destinations[4].retry.maxDelayMs: expected a number, got a string',
