@@ -9,7 +9,7 @@ describe('the config/ folder', () => {
     const result = await validatePaths([join(repoRoot, 'config')], {});
     assert.deepEqual(result.problems.map(formatProblem), []);
     const checked = result.checked.map((file) => file.slice(join(repoRoot, 'config').length + 1));
-    for (const expected of ['worker.yaml', 'tenants/demo.yaml', 'examples/file.yaml', 'examples/webhook.yaml', 'examples/s3.yaml']) assert.ok(checked.includes(expected), `${expected} was not checked`);
+    for (const expected of ['worker.yaml', 'tenants/demo.yaml', 'examples/file.yaml', 'examples/webhook.yaml', 'examples/s3.yaml', 'examples/sqs.yaml']) assert.ok(checked.includes(expected), `${expected} was not checked`);
   });
 
   it('the quick-start worker loads with the demo tenant', async () => {

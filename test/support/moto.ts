@@ -3,6 +3,7 @@
  * 127.0.0.1 and a free port. Preinstalled on these machines (`moto_server`); see
  * shared/reference/local-services.md. Use explicit credentials and `forcePathStyle: true`.
  */
+import { createServer } from 'node:http';
 import { answersHttp, freePort, startServerProcess } from './server-process.js';
 
 /** Credentials and region every test client uses with moto; moto accepts any. */
@@ -96,4 +97,68 @@ export async function revokeMotoAccessKey(moto: Moto, user: MotoIamUser): Promis
   } finally {
     await enforceMotoIam(moto, true);
   }
+}
+
+/** A proxy in front of moto, see startSqsEntryFaultProxy. */
+export interface SqsEntryFaultProxy {
+  /** e.g. http://127.0.0.1:40124; use it as the endpoint and in the queue URL. */
+  endpoint: string;
+  /** How many entries were made invalid so far. */
+  readonly faults: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real per-entry failure of SendMessageBatch from moto. moto 5.2.1 checks bodies, sizes and
+ * FIFO parameters for the whole request (one bad entry fails the call), and answers a single
+ * entry with `Failed` in one case only: a DelaySeconds above 900 on a standard queue
+ * (InvalidParameterValue, SenderFault). This proxy forwards every request to moto unchanged,
+ * except that SendMessageBatch entries whose body contains `marker` get DelaySeconds 1800 for
+ * their first `times` sends, so moto itself fails that entry and stores the others.
+ */
+export async function startSqsEntryFaultProxy(moto: Moto, marker: string, times = Number.POSITIVE_INFINITY): Promise<SqsEntryFaultProxy> {
+  let faults = 0;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      void (async () => {
+        let body = Buffer.concat(chunks);
+        if (request.headers['x-amz-target'] === 'AmazonSQS.SendMessageBatch') {
+          const parsed = JSON.parse(body.toString('utf8')) as { Entries?: Array<{ MessageBody?: string; DelaySeconds?: number }> };
+          for (const entry of parsed.Entries ?? []) {
+            if (faults < times && entry.MessageBody?.includes(marker) === true) {
+              entry.DelaySeconds = 1800;
+              faults += 1;
+            }
+          }
+          body = Buffer.from(JSON.stringify(parsed));
+        }
+        const headers = Object.fromEntries(
+          Object.entries(request.headers).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && !['host', 'content-length', 'connection'].includes(entry[0])),
+        );
+        const answer = await fetch(`${moto.endpoint}${request.url ?? '/'}`, { method: request.method ?? 'POST', headers, body: request.method === 'GET' ? undefined : body });
+        const answerBody = Buffer.from(await answer.arrayBuffer());
+        response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/x-amz-json-1.0', 'content-length': answerBody.length });
+        response.end(answerBody);
+      })().catch((error: unknown) => {
+        response.writeHead(502);
+        response.end(String(error));
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address !== 'object') throw new Error('proxy has no port');
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    get faults() {
+      return faults;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
