@@ -4,6 +4,8 @@ import type { ConnectorContext } from '../src/connector/contract.js';
 import { azureBlobConnector } from './azure_blob/index.js';
 import { azureBlobConfigSchema } from './azure_blob/config.js';
 import { gcsConnector } from './gcs/index.js';
+import { s3ConfigSchema } from './s3/config.js';
+import { s3Connector } from './s3/index.js';
 import { gcsConfigSchema } from './gcs/config.js';
 import type { ClaimCheck } from './shared/claim-check.js';
 import { createObjectStoreClaimCheck } from './shared/object-store/claim-check-store.js';
@@ -28,19 +30,22 @@ function storeType<Type extends string>(type: Type) {
 
 export const claimCheckConfigSchema = z
   .discriminatedUnion('type', [
+    strictObject({ type: storeType('s3'), config: s3ConfigSchema, expiresInSeconds }),
     strictObject({ type: storeType('gcs'), config: gcsConfigSchema, expiresInSeconds }),
     strictObject({ type: storeType('azure_blob'), config: azureBlobConfigSchema, expiresInSeconds }),
   ])
   .meta({
     description:
       'Where large record bodies are stored for pointer messages: an object store (type) and its connector config (bucket, credentials, prefix). Objects are {prefix}/{type}/{identity}.json; the message carries a signed URL valid for expiresInSeconds.',
-    examples: [{ type: 'gcs', config: { bucket: 'terra-claims', prefix: 'claims' }, expiresInSeconds: 600 }],
+    examples: [{ type: 's3', config: { bucket: 'terra-claims', region: 'eu-west-1', prefix: 'claims' }, expiresInSeconds: 600 }],
   });
 
 export type ClaimCheckConfig = z.infer<typeof claimCheckConfigSchema>;
 
 function portFor(config: ClaimCheckConfig, context: ConnectorContext): { port: ObjectStorePort; prefix: string | undefined } {
   switch (config.type) {
+    case 's3':
+      return { port: s3Connector.createClient(config.config, context), prefix: config.config.prefix };
     case 'gcs':
       return { port: gcsConnector.createClient(config.config, context), prefix: config.config.prefix };
     case 'azure_blob':
