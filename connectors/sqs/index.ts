@@ -20,9 +20,12 @@ export const sqsConnector: ConnectorDefinition<SqsConfig, SqsClients> = {
         queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/contract-events.fifo',
         credentials: { accessKeyId: 'AKIACONTRACTEXAMPLE0', secretAccessKey: 'contract-sqs-secret-key' },
         claimCheck: {
-          bucket: 'contract-claims',
-          region: 'eu-west-1',
-          credentials: { accessKeyId: 'AKIACONTRACTEXAMPLE1', secretAccessKey: 'contract-claim-secret-key', sessionToken: 'contract-claim-session-token' },
+          type: 's3',
+          config: {
+            bucket: 'contract-claims',
+            region: 'eu-west-1',
+            credentials: { accessKeyId: 'AKIACONTRACTEXAMPLE1', secretAccessKey: 'contract-claim-secret-key', sessionToken: 'contract-claim-session-token' },
+          },
         },
       }),
     memoryPort: (config) => createMemorySqsClients(config),

@@ -57,6 +57,9 @@ interface Attempted {
   lastError: FanoutError | null;
 }
 
+/** How often a lane heartbeats its group while its batch handler waits for a flush. */
+const HEARTBEAT_WHILE_WAITING_MS = 1_000;
+
 class Aborted extends Error {
   constructor() {
     super('lane stopping');
@@ -219,7 +222,7 @@ export class Lane {
         const { maxRecords, maxBytes } = this.#options.batch;
         if (this.#pendingRecords >= maxRecords || this.#pendingRecordBytes >= maxBytes || this.#pendingBytes >= this.#options.laneBudgetBytes) {
           // One flush may run while the next batch is read: writing overlaps with decoding.
-          if (this.#flushesRunning > 0) await this.#flushChain;
+          if (this.#flushesRunning > 0) await this.#heartbeatWhile(this.#flushChain);
           this.#flushInBackground();
         } else {
           this.#armLinger();
@@ -255,13 +258,13 @@ export class Lane {
   /** Reserves a message's bytes in the lane and process budgets, flushing first if full. */
   async #hold(bytes: number): Promise<void> {
     // The lane's budget counts every byte it holds: the pending batch and the one being flushed.
-    if (this.#heldBytes > 0 && this.#heldBytes + bytes > this.#options.laneBudgetBytes) await this.#flush();
+    if (this.#heldBytes > 0 && this.#heldBytes + bytes > this.#options.laneBudgetBytes) await this.#heartbeatWhile(this.#flush());
     const budget = this.#options.processBudget;
     if (!budget.tryAcquire(bytes)) {
-      if (this.#pending.length > 0) await this.#flush();
+      if (this.#pending.length > 0) await this.#heartbeatWhile(this.#flush());
       this.#setPaused('budget', true);
       try {
-        await budget.acquire(bytes, this.#abort.signal);
+        await this.#heartbeatWhile(budget.acquire(bytes, this.#abort.signal));
       } finally {
         this.#setPaused('budget', false);
       }
@@ -542,6 +545,22 @@ export class Lane {
     } catch (error) {
       // Nothing is lost: the records are delivered, and whoever owns the partition next reads them again.
       this.#log.warn({ err: error, offsets }, 'Committing offsets failed (likely a rebalance); the records may be delivered again.');
+    }
+  }
+
+  /**
+   * Awaits `work` (a flush, budget room) from inside the consumer's batch handler while
+   * heartbeating the group every second: a destination slower than the session timeout must not
+   * cost the lane its partitions (a rebalance would redeliver what is being written).
+   */
+  async #heartbeatWhile<T>(work: Promise<T>): Promise<T> {
+    const timer = setInterval(() => {
+      void this.#controls?.heartbeat().catch(() => undefined);
+    }, HEARTBEAT_WHILE_WAITING_MS);
+    try {
+      return await work;
+    } finally {
+      clearInterval(timer);
     }
   }
 

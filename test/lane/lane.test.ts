@@ -18,6 +18,7 @@ class MemoryConsumer implements LaneConsumer {
   #onBatch: ((batch: InboundBatch, controls: BatchControls) => Promise<void>) | undefined;
   #joined: Array<() => void> = [];
   resolved: string[] = [];
+  heartbeats = 0;
 
   async start(onBatch: (batch: InboundBatch, controls: BatchControls) => Promise<void>): Promise<void> {
     this.#onBatch = onBatch;
@@ -29,7 +30,7 @@ class MemoryConsumer implements LaneConsumer {
     assert.ok(first);
     await this.#onBatch(
       { topic: first.topic, partition: first.partition, highWatermark: String(Number(messages.at(-1)?.offset ?? 0) + 1), messages },
-      { resolveOffset: (offset) => void this.resolved.push(offset), heartbeat: async () => undefined, isActive: () => true },
+      { resolveOffset: (offset) => void this.resolved.push(offset), heartbeat: async () => void (this.heartbeats += 1), isActive: () => true },
     );
   }
   async commit(offsets: readonly CommitOffset[]): Promise<void> {
@@ -171,6 +172,23 @@ describe('lane', () => {
     // Records of the first flush were all written before its commit.
     assert.deepEqual(commitsSeenAtDelivery.slice(0, 2), [0, 0]);
     await lane.stop(1000);
+  });
+
+  it('heartbeats its group while the batch handler waits for a slow flush', async () => {
+    class SlowDestination extends ScriptedDestination {
+      override async send(batch: readonly TerraRecord[]): Promise<RecordOutcome[]> {
+        await settle(2_600);
+        return super.send(batch);
+      }
+    }
+    const destination = new SlowDestination();
+    const { lane, consumer } = makeLane(destination, { maxRecords: 1 });
+    await lane.start();
+    // The first message starts a flush in the background; the second must wait for it.
+    await consumer.feed([message(0, 'a'), message(1, 'b')]);
+    assert.ok(consumer.heartbeats >= 2, `heartbeats while waiting: ${consumer.heartbeats}`);
+    await lane.stop(10_000);
+    assert.deepEqual(destination.delivered, ['a', 'b']);
   });
 
   it('retries a destination that is down until it is back, losing nothing and pausing meanwhile', async () => {
