@@ -12,6 +12,8 @@ export interface BenchTarget {
     config: Record<string, unknown>;
     batch?: { maxRecords?: number; maxBytes?: string; lingerMs?: number };
   };
+  /** At most this many events for this target (a slow local server); BENCH_TARGET_EVENTS otherwise. */
+  maxEvents?: number;
   /** How many records the target holds now (rows, objects' lines, messages), to check nothing was lost; undefined when it cannot tell. */
   count?(): Promise<number>;
   /** Stops the servers it started and removes what it wrote. */

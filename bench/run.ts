@@ -244,12 +244,12 @@ async function main(): Promise<void> {
         continue;
       }
       try {
-        const targetCount = Math.min(count, Number(process.env['BENCH_TARGET_EVENTS'] ?? 20_000));
+        const targetCount = Math.min(count, Number(process.env['BENCH_TARGET_EVENTS'] ?? 20_000), target.maxEvents ?? Number.POSITIVE_INFINITY);
         const lane = await laneRun(broker.brokers, 'bench-small', targetCount, { processInFlightBytes: '256MiB', laneInFlightBytes: '64MiB' }, { type: 'target', target });
         const laneRate = lane.delivered / lane.seconds;
         const held = target.count === undefined ? '' : `  holds ${fmt(await target.count())}`;
         console.log(
-          `  ${target.label.padEnd(34)} ${fmt(laneRate).padStart(8)} rec/s  ${fmt((avg * lane.delivered) / MiB / lane.seconds, 1).padStart(6)} MB/s  peak RSS ${fmt(lane.rss / MiB)} MiB  ratio to raw ${fmt(laneRate / rawRate, 2)}${held}`,
+          `  ${target.label.padEnd(34)} ${fmt(laneRate).padStart(8)} rec/s  (${fmt(targetCount)} events)  ${fmt((avg * lane.delivered) / MiB / lane.seconds, 1).padStart(6)} MB/s  peak RSS ${fmt(lane.rss / MiB)} MiB  ratio to raw ${fmt(laneRate / rawRate, 2)}${held}`,
         );
       } finally {
         await target.stop();

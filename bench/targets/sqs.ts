@@ -29,6 +29,7 @@ export async function startSqsBenchTarget(): Promise<BenchTarget> {
   }
   return {
     label: 'lane -> sqs (moto), standard queue',
+    maxEvents: 1_000,
     destination: {
       type: 'sqs',
       config: {

@@ -5,7 +5,7 @@ import { FanoutError } from '../../src/errors/catalogue.js';
 import { quotedName, type DdlObject } from '../shared/sql-rows/ddl.js';
 import { connectionUrl, tlsOptions, type SqlPort } from './client.js';
 import type { SqlConfig } from './config.js';
-import { defaultMaxBytesPerStatement, planStatements } from './encode.js';
+import { defaultMaxBytesPerStatement, planStatements, type SqlStatement } from './encode.js';
 
 /** GET_LOCK names are server-wide and at most 64 characters. */
 function ddlLockName(database: string): string {
@@ -14,6 +14,13 @@ function ddlLockName(database: string): string {
 
 /** MariaDB's max_statement_time is unknown to MySQL (error 1193); MySQL's max_execution_time only bounds SELECTs. */
 const UNKNOWN_SYSTEM_VARIABLE = 1193;
+
+/** Roughly what a statement weighs on the wire: its text plus its bound values. */
+function statementBytes(statement: SqlStatement): number {
+  let bytes = Buffer.byteLength(statement.text);
+  for (const value of statement.values) bytes += typeof value === 'string' ? Buffer.byteLength(value) : Buffer.isBuffer(value) ? value.length : 8;
+  return bytes;
+}
 
 /** A fatal driver error, or a query timeout, leaves the connection unusable. */
 function isConnectionBroken(error: unknown): boolean {
@@ -80,6 +87,26 @@ export function createMysqlClient(config: SqlConfig): SqlPort {
   const queryTimeoutMs = config.statementTimeoutMs + 10_000;
   let closed: Promise<void> | undefined;
 
+  /**
+   * A statement over max_allowed_packet makes the server drop the connection; depending on timing
+   * the client sees ER_NET_PACKET_TOO_LARGE or only the lost connection. In the second case, ask
+   * the server for its limit: an oversized statement is a permanent destination_record_too_large
+   * (so the destination finds the one record row by row), not an outage to retry forever.
+   */
+  async function refuseOversizedStatement(statement: SqlStatement, cause: unknown): Promise<void> {
+    const bytes = statementBytes(statement);
+    const limit = await pool
+      .query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.max_allowed_packet AS value')
+      .then(([rows]) => Number(rows[0]?.['value']))
+      .catch(() => Number.NaN);
+    if (!Number.isFinite(limit) || bytes <= limit) return;
+    throw new FanoutError(
+      'destination_record_too_large',
+      `The statement is about ${bytes} bytes, over the server's max_allowed_packet of ${limit}; the server closed the connection. Raise max_allowed_packet or keep such records out of this destination.`,
+      { detail: { bytes, limit }, cause },
+    );
+  }
+
   async function withConnection<T>(work: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> {
     const connection = await pool.getConnection();
     let discard = false;
@@ -127,15 +154,19 @@ export function createMysqlClient(config: SqlConfig): SqlPort {
       if (statements.length === 0) return;
       await withConnection(async (connection) => {
         await connection.beginTransaction();
+        let current: SqlStatement | undefined;
         try {
           for (const statement of statements) {
             if (options.signal.aborted) throw new FanoutError('destination_unavailable', 'Not written: the worker is shutting down.', { detail: { shutdown: true } });
+            current = statement;
             await connection.query({ sql: statement.text, values: statement.values, timeout: queryTimeoutMs });
           }
+          current = undefined;
           if (options.rollback === true) await connection.rollback();
           else await connection.commit();
         } catch (error) {
           await connection.rollback().catch(() => undefined);
+          if (current !== undefined && isConnectionBroken(error)) await refuseOversizedStatement(current, error);
           throw error;
         }
       });
