@@ -73,7 +73,7 @@ export const firestoreConfigSchema = z
           'Path to a service-account key file (JSON). Leave out, together with serviceAccountJson, to use application default credentials (GOOGLE_APPLICATION_CREDENTIALS, workload identity, the metadata server).',
         examples: ['/var/run/secrets/firestore/key.json', '${FIRESTORE_KEY_FILE}'],
       }),
-    serviceAccountJson: secretString('The service-account key itself (its JSON text), for example from an environment variable.')
+    serviceAccountJson: secretString('The service-account key itself (its JSON text), for example from an environment variable.', '${FIRESTORE_SERVICE_ACCOUNT_JSON}')
       .refine((secret) => isServiceAccountJson(secret.reveal()), {
         message: 'serviceAccountJson must be a service-account key in JSON, with client_email and private_key.',
       })

@@ -75,7 +75,7 @@ export const gcsConfigSchema = z
           'Path to a credentials JSON file: a service-account key, or a workload identity federation (external_account) file. Read at the first request (and again after a failure, so a secret mounted late is picked up). Leave out keyFile and credentials to use application default credentials (GOOGLE_APPLICATION_CREDENTIALS, the GKE/Cloud Run/GCE service account, or gcloud auth application-default login).',
         examples: ['/var/run/secrets/gcs/key.json'],
       }),
-    credentials: secretString('The service-account key JSON itself (the whole file), e.g. from an environment variable, instead of keyFile.')
+    credentials: secretString('The service-account key JSON itself (the whole file), e.g. from an environment variable, instead of keyFile.', '${GCS_SERVICE_ACCOUNT_JSON}')
       .superRefine((value, ctx) => {
         for (const message of credentialsJsonProblems(value.reveal())) ctx.addIssue({ code: 'custom', message });
       })

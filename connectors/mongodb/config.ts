@@ -75,13 +75,14 @@ const databaseSchema = z
 
 const urlSchema = secretString(
   'MongoDB connection string, `mongodb://` or `mongodb+srv://`, with any driver option in its query string (for example `?replicaSet=rs0&tls=true&authSource=admin`). It may carry credentials, so it is treated as a secret.',
+  '${MONGODB_URL}',
 ).refine((url) => /^mongodb(\+srv)?:\/\/[^\s/?#]+/.test(url.reveal()), {
   message: 'Expected a MongoDB connection string: mongodb://host[:port][,host...][/][?options] or mongodb+srv://host[/][?options].',
 });
 
 const authSchema = strictObject({
   username: z.string().min(1).meta({ description: 'User to authenticate as. Leave `auth` out when the connection string carries the credentials or none are needed.', examples: ['terra_fanout'] }),
-  password: secretString('Password of `username` (not needed for MONGODB-X509 or MONGODB-AWS).').optional(),
+  password: secretString('Password of `username` (not needed for MONGODB-X509 or MONGODB-AWS).', '${MONGODB_PASSWORD}').optional(),
   source: z.string().min(1).optional().meta({ description: 'Database the user is defined in (authSource). Default: the driver\'s default, `admin` for SCRAM.', examples: ['admin'] }),
   mechanism: z
     .enum(['DEFAULT', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'MONGODB-X509', 'MONGODB-AWS', 'PLAIN'])

@@ -17,8 +17,8 @@ const awsCredentialsSchema = z
       .string()
       .min(1)
       .meta({ description: 'Access key id of an IAM user or of temporary credentials (AKIA... or ASIA...).', examples: ['${AWS_ACCESS_KEY_ID}'] }),
-    secretAccessKey: secretString('Secret access key that belongs to accessKeyId.'),
-    sessionToken: secretString('Session token, only for temporary credentials (ASIA... keys from STS).').optional(),
+    secretAccessKey: secretString('Secret access key that belongs to accessKeyId.', '${AWS_SECRET_ACCESS_KEY}'),
+    sessionToken: secretString('Session token, only for temporary credentials (ASIA... keys from STS).', '${AWS_SESSION_TOKEN}').optional(),
   })
   .meta({
     description:

@@ -42,8 +42,8 @@ const poolSchema = z
 export const sqlConfigSchema = z
   .strictObject({
     dialect: z.enum(['postgres', 'mysql']).meta({ description: 'postgres: PostgreSQL 12 or later. mysql: MySQL 8 or MariaDB 10.6 or later.', examples: ['postgres', 'mysql'] }),
-    url: secretString('Connection URL: postgres://user:password@host:5432/database or mysql://user:password@host:3306/database (mariadb:// works too).'),
-    password: secretString('Password, when it is not in the URL (it replaces the URL\'s).').optional(),
+    url: secretString('Connection URL: postgres://user:password@host:5432/database or mysql://user:password@host:3306/database (mariadb:// works too).', '${DATABASE_URL}'),
+    password: secretString('Password, when it is not in the URL (it replaces the URL\'s).', '${DATABASE_PASSWORD}').optional(),
     schema: layoutSchema,
     namespace: identifierSchema(
       'PostgreSQL schema, or MySQL/MariaDB database, the tables are in. Default: terra for PostgreSQL (Terra\'s own), the URL\'s database for MySQL.',

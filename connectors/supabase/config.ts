@@ -14,7 +14,7 @@ export const supabaseConfigSchema = z
         return parsed.username === '' && parsed.password === '';
       }, 'Put the key in serviceRoleKey, not in the URL.')
       .meta({ description: 'The project URL (Project Settings > API), e.g. https://abcd1234.supabase.co.', examples: ['https://abcd1234.supabase.co'] }),
-    serviceRoleKey: secretString('The project\'s service-role key (Project Settings > API). It bypasses row level security; keep it server-side.'),
+    serviceRoleKey: secretString('The project\'s service-role key (Project Settings > API). It bypasses row level security; keep it server-side.', '${SUPABASE_SERVICE_ROLE_KEY}'),
     schema: layoutSchema,
     namespace: identifierSchema('The database schema the tables are in. It must be exposed to the API (Project Settings > API > Exposed schemas).', 'public').default('public'),
     tables: tableNamesSchema,

@@ -35,7 +35,7 @@ export const webhookConfigSchema = z.strictObject({
       return parsed.username === '' && parsed.password === '';
     }, 'Put credentials in headers (for example Authorization), not in the URL.')
     .meta({ description: 'Where every event is POSTed (http or https).', examples: ['https://example.com/terra/webhook'] }),
-  secret: secretString('Signing secret: requests carry terra-signature and X-Terra-Signature (t=..,v1=HMAC-SHA256), as Terra signs. Leave out to send no signature.').optional(),
+  secret: secretString('Signing secret: requests carry terra-signature and X-Terra-Signature (t=..,v1=HMAC-SHA256), as Terra signs. Leave out to send no signature.', '${APP_WEBHOOK_SECRET}').optional(),
   unit: z
     .enum(['event', 'record'])
     .default('event')

@@ -6,7 +6,7 @@ import { Secret } from './secret.js';
  * The JSON Schema (generated with io: 'input') shows it as a plain string, with `example` (an
  * environment reference) as its example.
  */
-export function secretString(description: string, example = '${TERRA_SIGNING_SECRET}') {
+export function secretString(description: string, example = '${SECRET_FROM_ENV}') {
   return z
     .string()
     .min(1)

@@ -39,7 +39,7 @@ const providerSchema = z
   .meta({ description: 'A Terra provider name, upper case as Terra sends it in `user.provider`.', examples: ['GARMIN'] });
 
 const signatureSchema = strictObject({
-  secret: secretString('The Terra signing secret the terra-signature header was made with.'),
+  secret: secretString('The Terra signing secret the terra-signature header was made with.', '${TERRA_SIGNING_SECRET}'),
   required: z
     .boolean()
     .default(false)

@@ -58,7 +58,7 @@ export const saslSchema = strictObject({
     .enum(['plain', 'scram-sha-256', 'scram-sha-512'])
     .meta({ description: 'SASL mechanism the brokers expect.', examples: ['scram-sha-512'] }),
   username: z.string().min(1).meta({ description: 'SASL user name.', examples: ['terra-fanout'] }),
-  password: secretString('SASL password.'),
+  password: secretString('SASL password.', '${KAFKA_SASL_PASSWORD}'),
 });
 
 function milliseconds(description: string, fallback: number) {
