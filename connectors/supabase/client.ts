@@ -1,7 +1,10 @@
 /** The narrow port over @supabase/supabase-js (PostgREST). The only file that imports the SDK. */
 import { createClient, type WebSocketLikeConstructor } from '@supabase/supabase-js';
 import WebSocket from 'ws';
-import type { SupabaseConfig } from './config.js';
+import type { ConnectorContext } from '../../src/connector/contract.js';
+import { s3Connector } from '../s3/index.js';
+import type { ObjectStorePort } from '../shared/object-store/port.js';
+import { supabaseStorageS3Config, type SupabaseConfig } from './config.js';
 
 /** A row as PostgREST takes and gives it: JSON values by column name. */
 export type JsonRow = Record<string, unknown>;
@@ -29,6 +32,12 @@ export interface SupabasePort {
   /** `DELETE /rest/v1/<table>?<filters>`. */
   delete(table: string, filters: readonly RowFilter[], signal: AbortSignal): Promise<SupabaseAnswer>;
   close(): Promise<void>;
+}
+
+/** What a Supabase destination is built on: the API, and Storage (the S3 port) when `storage` is set. */
+export interface SupabaseClients {
+  api: SupabasePort;
+  storage: ObjectStorePort | undefined;
 }
 
 interface PostgrestLike {
@@ -88,4 +97,10 @@ export function createSupabaseClient(config: SupabaseConfig): SupabasePort {
       // (removeAllChannels() would start a 10 s realtime timer that keeps the process alive.)
     },
   };
+}
+
+/** The API port, and the S3 connector's port on Storage's S3 endpoint when `storage` is set. No I/O. */
+export function createSupabaseClients(config: SupabaseConfig, context: ConnectorContext): SupabaseClients {
+  const storage = supabaseStorageS3Config(config);
+  return { api: createSupabaseClient(config), storage: storage === undefined ? undefined : s3Connector.createClient(storage, context) };
 }

@@ -1,13 +1,14 @@
 import type { ConnectorContext, Destination, RecordOutcome } from '../../src/connector/contract.js';
 import { FanoutError } from '../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../src/records/record.js';
+import { createObjectStoreDestination } from '../shared/object-store/destination.js';
 import { encodeRecordRows, type ReauthWrite } from '../shared/sql-rows/encode-rows.js';
 import { chunkRows, type BatchWrites } from '../shared/sql-rows/plan-writes.js';
 import { markerColumn, probeId, probeRow } from '../shared/sql-rows/probe.js';
 import type { TableLayout, TableSpec } from '../shared/sql-rows/tables.js';
 import { writeRecords, type PlannedRecord } from '../shared/sql-rows/write-records.js';
-import type { JsonRow, SupabaseAnswer, SupabasePort } from './client.js';
-import { supabaseLayout, type SupabaseConfig } from './config.js';
+import type { JsonRow, SupabaseAnswer, SupabaseClients, SupabasePort } from './client.js';
+import { supabaseLayout, supabaseStorageS3Config, type SupabaseConfig } from './config.js';
 import { rowToJson } from './encode.js';
 import { classifySupabaseAnswer, supabaseTarget } from './supabase-errors.js';
 
@@ -31,33 +32,63 @@ const CARRIED = ['reference_id', 'provider', 'granted_scopes', 'created_at'] as 
 class SupabaseDestination implements Destination {
   private readonly layout: TableLayout;
   private readonly target: string;
+  private readonly client: SupabasePort;
+  /** Uploads each record's body to the Storage bucket; undefined without `storage`. */
+  private readonly storage: Destination | undefined;
   private closed: Promise<void> | undefined;
 
   constructor(
     private readonly config: SupabaseConfig,
-    private readonly client: SupabasePort,
+    clients: SupabaseClients,
+    context: ConnectorContext,
   ) {
     this.layout = supabaseLayout(config);
     this.target = supabaseTarget(config.url);
+    this.client = clients.api;
+    const storage = supabaseStorageS3Config(config);
+    this.storage = storage === undefined || clients.storage === undefined ? undefined : createObjectStoreDestination(storage, clients.storage, context);
   }
 
   /**
    * For every table: reads its columns (the table exists, with the columns written, in an exposed
    * schema), upserts a probe row, upserts an older copy of it and reads it back (the newest-wins
    * trigger from the DDL files is in place: PostgREST alone would let the older copy win), then
-   * deletes it. Needs the rights send() needs.
+   * deletes it. With `storage`, also writes (and deletes) a probe object in the bucket. Needs the
+   * rights send() needs.
    */
   async check(): Promise<void> {
     const signal = new AbortController().signal;
     try {
-      await Promise.all(this.layout.all.map((table) => this.checkTable(table, signal)));
+      await Promise.all([...this.layout.all.map((table) => this.checkTable(table, signal)), this.storage?.check()]);
     } catch (error) {
       throw this.classify(error);
     }
   }
 
-  /** Upserts per table (in requests of maxRowsPerRequest), then re-keys; each record again on its own when that fails permanently. */
+  /**
+   * With `storage`, uploads every record's body first; a record whose upload failed keeps that
+   * outcome and is not written to the tables. The rest are upserted.
+   */
   async send(batch: readonly TerraRecord[], signal: AbortSignal): Promise<RecordOutcome[]> {
+    if (this.storage === undefined) return this.writeRows(batch, signal);
+    const uploads = await this.storage.send(batch, signal);
+    const uploaded = batch.filter((_, index) => uploads[index]?.ok === true);
+    const written = uploaded.length === 0 ? [] : await this.writeRows(uploaded, signal);
+    let next = 0;
+    return batch.map((_, index): RecordOutcome => {
+      const upload = uploads[index] ?? { ok: false, error: new FanoutError('internal_error', 'The Storage upload gave no outcome for this record.') };
+      if (!upload.ok) return upload;
+      return written[next++] ?? { ok: false, error: new FanoutError('internal_error', 'The row write gave no outcome for this record.') };
+    });
+  }
+
+  close(): Promise<void> {
+    this.closed ??= Promise.all([this.client.close(), this.storage?.close()]).then(() => undefined);
+    return this.closed;
+  }
+
+  /** Upserts per table (in requests of maxRowsPerRequest), then re-keys; each record again on its own when that fails permanently. */
+  private async writeRows(batch: readonly TerraRecord[], signal: AbortSignal): Promise<RecordOutcome[]> {
     const planned = batch.map((record): PlannedRecord => {
       try {
         return { ok: true, writes: encodeRecordRows(this.layout, record) };
@@ -67,11 +98,6 @@ class SupabaseDestination implements Destination {
       }
     });
     return writeRecords(planned, { write: (plan, writeSignal) => this.apply(plan, writeSignal), classify: (error) => this.classify(error) }, signal);
-  }
-
-  close(): Promise<void> {
-    this.closed ??= this.client.close();
-    return this.closed;
   }
 
   private async apply(plan: BatchWrites, signal: AbortSignal): Promise<void> {
@@ -134,6 +160,6 @@ class SupabaseDestination implements Destination {
 }
 
 /** A Supabase destination over `client`. Performs no I/O until check() or send(). */
-export function createSupabaseDestination(config: SupabaseConfig, client: SupabasePort, _context: ConnectorContext): Destination {
-  return new SupabaseDestination(config, client);
+export function createSupabaseDestination(config: SupabaseConfig, clients: SupabaseClients, context: ConnectorContext): Destination {
+  return new SupabaseDestination(config, clients, context);
 }

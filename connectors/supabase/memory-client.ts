@@ -2,7 +2,8 @@ import type { MemoryPort } from '../../src/connector/contract.js';
 import { isJsonCell, type EncodedRow } from '../shared/sql-rows/encode-rows.js';
 import { mergeRow } from '../shared/sql-rows/merge-rows.js';
 import { rowLocation, type TableSpec } from '../shared/sql-rows/tables.js';
-import type { JsonRow, RowFilter, SupabaseAnswer, SupabasePort } from './client.js';
+import { createMemoryObjectStore } from '../shared/object-store/memory-port.js';
+import type { JsonRow, RowFilter, SupabaseAnswer, SupabaseClients } from './client.js';
 import { supabaseLayout, type SupabaseConfig } from './config.js';
 import { rowFromJson, rowToJson } from './encode.js';
 
@@ -17,9 +18,11 @@ function matches(row: JsonRow, filters: readonly RowFilter[]): boolean {
 /**
  * An in-memory SupabasePort for the contract suite: tables that merge upserts the way the DDL's
  * triggers do (newest wins, coalesced columns and enrichment scores kept). `unavailable` answers
- * like an unreachable API, `rejected` like a wrong key.
+ * like an unreachable API, `rejected` like a wrong key. With `storage`, an in-memory bucket breaks
+ * the same way.
  */
-export function createMemorySupabasePort(config: SupabaseConfig): MemoryPort<SupabasePort> {
+export function createMemorySupabasePort(config: SupabaseConfig): MemoryPort<SupabaseClients> {
+  const bucket = config.storage === undefined ? undefined : createMemoryObjectStore(`memory://${config.storage.bucket}`);
   const layout = supabaseLayout(config);
   const tables = new Map<string, Map<string, EncodedRow>>();
   let broken: 'unavailable' | 'rejected' | null = null;
@@ -42,18 +45,20 @@ export function createMemorySupabasePort(config: SupabaseConfig): MemoryPort<Sup
 
   return {
     client: {
-      async upsert(name, rows) {
-        const table = spec(name);
-        if (table === undefined) return missing(name);
-        const broke = failure();
-        if (broke !== null) return broke;
-        const stored = rowsOf(table);
-        for (const json of rows) {
-          const row = rowFromJson(table, json);
-          const key = String(row.cells[table.key]);
-          stored.set(key, mergeRow(stored.get(key), row));
-        }
-        return { ok: true, rows: undefined };
+      storage: bucket?.client,
+      api: {
+        async upsert(name, rows) {
+          const table = spec(name);
+          if (table === undefined) return missing(name);
+          const broke = failure();
+          if (broke !== null) return broke;
+          const stored = rowsOf(table);
+          for (const json of rows) {
+            const row = rowFromJson(table, json);
+            const key = String(row.cells[table.key]);
+            stored.set(key, mergeRow(stored.get(key), row));
+          }
+          return { ok: true, rows: undefined };
       },
       async select(name, columns, filters, limit) {
         const table = spec(name);
@@ -73,6 +78,7 @@ export function createMemorySupabasePort(config: SupabaseConfig): MemoryPort<Sup
         return { ok: true, rows: undefined };
       },
       async close() {},
+      },
     },
     stored() {
       const stored = new Map<string, Buffer>();
@@ -88,6 +94,7 @@ export function createMemorySupabasePort(config: SupabaseConfig): MemoryPort<Sup
     },
     breakWith(mode) {
       broken = mode;
+      bucket?.breakWith(mode);
     },
   };
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { createSupabaseClient, type JsonRow, type SupabasePort } from '../../../connectors/supabase/client.js';
+import { createSupabaseClient, createSupabaseClients, type JsonRow, type SupabasePort } from '../../../connectors/supabase/client.js';
 import { supabaseConfigSchema } from '../../../connectors/supabase/config.js';
 import { createSupabaseDestination } from '../../../connectors/supabase/destination.js';
 import { rowFromJson, rowToJson } from '../../../connectors/supabase/encode.js';
@@ -35,7 +35,7 @@ type Json = Record<string, unknown>;
 
 function open(input: Record<string, unknown> = {}): { destination: Destination; reader: SupabasePort } {
   const config = supabaseConfigSchema.parse({ url: project.current.url, serviceRoleKey: project.current.serviceKey, schema: 'typed', ...input });
-  const destination = createSupabaseDestination(config, createSupabaseClient(config), context);
+  const destination = createSupabaseDestination(config, createSupabaseClients(config, context), context);
   const reader = createSupabaseClient(config);
   opened.push(destination, reader);
   return { destination, reader };
