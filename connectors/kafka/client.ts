@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { CompressionTypes, Kafka, Partitioners, logLevel, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import { CompressionTypes, Kafka, Partitioners, type KafkaConfig, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { kafkaClientConfig } from '../../src/kafka/kafka-client.js';
 import type { KafkaOutConfig } from './config.js';
 import type { KafkaOutMessage } from './encode.js';
 
@@ -78,47 +78,12 @@ function producerStateLost(error: unknown): boolean {
   return kafkaErrorFacts(error).types.some((type) => PRODUCER_STATE_LOST.has(type));
 }
 
-function pemOrFile(value: string): string {
-  return value.includes('-----BEGIN') ? value : readFileSync(value, 'utf8');
-}
-
-/** kafkajs settings from the destination config. The only place the SASL password and TLS key are revealed. */
+/** kafkajs settings from the destination config: the engine's cluster settings, with bounded retries. */
 function toKafkaConfig(config: KafkaOutConfig, logger: Logger): KafkaConfig {
-  const ssl =
-    typeof config.ssl === 'boolean'
-      ? config.ssl
-      : {
-          rejectUnauthorized: config.ssl.rejectUnauthorized,
-          ...(config.ssl.ca === undefined ? {} : { ca: [pemOrFile(config.ssl.ca)] }),
-          ...(config.ssl.cert === undefined ? {} : { cert: pemOrFile(config.ssl.cert) }),
-          ...(config.ssl.key === undefined ? {} : { key: pemOrFile(config.ssl.key.reveal()) }),
-        };
-  let sasl: SASLOptions | undefined;
-  if (config.sasl !== undefined) {
-    const { mechanism, username, password } = config.sasl;
-    sasl = mechanism === 'plain'
-      ? { mechanism, username, password: password.reveal() }
-      : mechanism === 'scram-sha-256'
-        ? { mechanism, username, password: password.reveal() }
-        : { mechanism, username, password: password.reveal() };
-  }
-  const kafkaLogger = logger.child({ component: 'kafkajs-producer' });
   return {
-    clientId: config.clientId,
-    brokers: config.brokers,
-    ssl,
-    ...(sasl === undefined ? {} : { sasl }),
-    connectionTimeout: config.connectionTimeoutMs,
-    requestTimeout: config.requestTimeoutMs,
+    ...kafkaClientConfig(config, logger, 'kafkajs-producer'),
     // Bounded: the lane retries with its own backoff, and a send must come back to report per record.
     retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 },
-    logLevel: logLevel.WARN,
-    logCreator: () => (entry: LogEntry) => {
-      const { message, ...fields } = entry.log;
-      const context = { namespace: entry.namespace, error: fields.error };
-      if (entry.level <= logLevel.ERROR) kafkaLogger.warn(context, `kafkajs: ${message}`);
-      else kafkaLogger.debug(context, `kafkajs: ${message}`);
-    },
   };
 }
 

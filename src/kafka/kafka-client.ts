@@ -100,7 +100,14 @@ function pemOrFile(value: string): string {
   return value.includes('-----BEGIN') ? value : readFileSync(value, 'utf8');
 }
 
-function toKafkaConfig(connection: KafkaConnection, logger: Logger): KafkaConfig {
+/** The cluster part of a connection: what any kafkajs client (the engine's, or the kafka destination's) needs. */
+export type KafkaClusterSettings = Pick<KafkaConnection, 'brokers' | 'clientId' | 'ssl' | 'sasl' | 'connectionTimeoutMs' | 'requestTimeoutMs'>;
+
+/**
+ * kafkajs settings for a cluster, with kafkajs's own log lines routed to `logger` under
+ * `component`. The only place a SASL password or TLS key is revealed to kafkajs.
+ */
+export function kafkaClientConfig(connection: KafkaClusterSettings, logger: Logger, component: string): KafkaConfig {
   const ssl =
     typeof connection.ssl === 'boolean'
       ? connection.ssl
@@ -119,7 +126,7 @@ function toKafkaConfig(connection: KafkaConnection, logger: Logger): KafkaConfig
         ? { mechanism, username, password: password.reveal() }
         : { mechanism, username, password: password.reveal() };
   }
-  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  const kafkaLogger = logger.child({ component });
   return {
     clientId: connection.clientId,
     brokers: connection.brokers,
@@ -241,7 +248,7 @@ function createProducer(kafka: Kafka): MessageProducer {
 
 export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
   if (connection.librdkafkaMockCompat) applyLibrdkafkaMockCompat();
-  const kafka = new Kafka(toKafkaConfig(connection, logger));
+  const kafka = new Kafka(kafkaClientConfig(connection, logger, 'kafkajs'));
   return {
     createLaneConsumer: (groupId, topics, limits) => createLaneConsumer(kafka, connection, groupId, topics, limits),
     createProducer: () => createProducer(kafka),
