@@ -2,10 +2,9 @@ import type { ConnectorContext, Destination, RecordOutcome } from '../../src/con
 import { FanoutError } from '../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../src/records/record.js';
 import { ddlObjects } from '../shared/sql-rows/ddl.js';
-import { encodeRecordRows } from '../shared/sql-rows/encode-rows.js';
 import { planWrites } from '../shared/sql-rows/plan-writes.js';
 import type { TableLayout } from '../shared/sql-rows/tables.js';
-import { writeRecords, type PlannedRecord } from '../shared/sql-rows/write-records.js';
+import { planRecords, writeRecords } from '../shared/sql-rows/write-records.js';
 import type { SqlPort } from './client.js';
 import { sqlLayout, type SqlConfig } from './config.js';
 import { classifySqlError, targetLabel, type SqlErrorContext } from './sql-errors.js';
@@ -46,14 +45,7 @@ class SqlDestination implements Destination {
    * again on its own so only the records the database refuses are dead-lettered.
    */
   async send(batch: readonly TerraRecord[], signal: AbortSignal): Promise<RecordOutcome[]> {
-    const planned = batch.map((record): PlannedRecord => {
-      try {
-        return { ok: true, writes: encodeRecordRows(this.layout, record) };
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        return { ok: false, error: new FanoutError('internal_error', `Could not encode the record into rows: ${message}`) };
-      }
-    });
+    const planned = planRecords(this.layout, batch);
     return writeRecords(planned, { write: (plan, writeSignal) => this.client.write(plan, { signal: writeSignal }), classify: (error) => this.classify(error) }, signal);
   }
 

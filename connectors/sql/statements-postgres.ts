@@ -3,23 +3,11 @@
  * `INSERT ... ON CONFLICT (key) DO UPDATE SET ... WHERE stored.ordering_ts <= EXCLUDED.ordering_ts`.
  */
 import type { Cell, EncodedRow, ReauthWrite } from '../shared/sql-rows/encode-rows.js';
-import { postgresPayloadMerge, quoteIdentifier, quotedTable } from '../shared/sql-rows/ddl.js';
-import type { ColumnSpec, ColumnType, TableSpec } from '../shared/sql-rows/tables.js';
+import { columnType, postgresPayloadMerge, quoteIdentifier, quotedTable } from '../shared/sql-rows/ddl.js';
+import type { ColumnSpec, TableSpec } from '../shared/sql-rows/tables.js';
 import type { SqlStatement } from './encode.js';
 
 const q = (name: string): string => quoteIdentifier('postgres', name);
-
-const casts: Readonly<Record<ColumnType, string>> = {
-  id: 'text',
-  label: 'text',
-  text: 'text',
-  bigint: 'bigint',
-  integer: 'integer',
-  double: 'double precision',
-  boolean: 'boolean',
-  timestamp: 'timestamptz',
-  json: 'jsonb',
-};
 
 /** A cell as a `pg` parameter: times as ISO-8601 UTC, JSON as its text. */
 export function postgresParam(column: ColumnSpec, cell: Cell | undefined): unknown {
@@ -72,7 +60,7 @@ export function postgresReauth(write: ReauthWrite): SqlStatement[] {
   const values: unknown[] = [];
   const param = (column: ColumnSpec): string => {
     values.push(postgresParam(column, write.row.cells[column.name]));
-    return `$${values.length}::${casts[column.type]}`;
+    return `$${values.length}::${columnType('postgres', column.type)}`;
   };
   const selected = table.columns.map((column) => {
     const value = param(column);

@@ -2,11 +2,11 @@ import type { ConnectorContext, Destination, RecordOutcome } from '../../src/con
 import { FanoutError } from '../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../src/records/record.js';
 import { createObjectStoreDestination } from '../shared/object-store/destination.js';
-import { encodeRecordRows, type ReauthWrite } from '../shared/sql-rows/encode-rows.js';
+import type { ReauthWrite } from '../shared/sql-rows/encode-rows.js';
 import { chunkRows, type BatchWrites } from '../shared/sql-rows/plan-writes.js';
 import { markerColumn, probeId, probeRow } from '../shared/sql-rows/probe.js';
 import type { TableLayout, TableSpec } from '../shared/sql-rows/tables.js';
-import { writeRecords, type PlannedRecord } from '../shared/sql-rows/write-records.js';
+import { planRecords, writeRecords } from '../shared/sql-rows/write-records.js';
 import type { JsonRow, SupabaseAnswer, SupabaseClients, SupabasePort } from './client.js';
 import { supabaseLayout, supabaseStorageS3Config, type SupabaseConfig } from './config.js';
 import { rowToJson } from './encode.js';
@@ -89,14 +89,7 @@ class SupabaseDestination implements Destination {
 
   /** Upserts per table (in requests of maxRowsPerRequest), then re-keys; each record again on its own when that fails permanently. */
   private async writeRows(batch: readonly TerraRecord[], signal: AbortSignal): Promise<RecordOutcome[]> {
-    const planned = batch.map((record): PlannedRecord => {
-      try {
-        return { ok: true, writes: encodeRecordRows(this.layout, record) };
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        return { ok: false, error: new FanoutError('internal_error', `Could not encode the record into rows: ${message}`) };
-      }
-    });
+    const planned = planRecords(this.layout, batch);
     return writeRecords(planned, { write: (plan, writeSignal) => this.apply(plan, writeSignal), classify: (error) => this.classify(error) }, signal);
   }
 

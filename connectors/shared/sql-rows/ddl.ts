@@ -69,7 +69,8 @@ const mysqlTypes: Readonly<Record<ColumnType, string>> = {
   json: 'JSON',
 };
 
-function columnType(flavor: DdlFlavor, type: ColumnType): string {
+/** The SQL type of a column in a dialect; also the cast a PostgreSQL parameter gets. */
+export function columnType(flavor: DdlFlavor, type: ColumnType): string {
   return flavor === 'mysql' ? mysqlTypes[type] : postgresTypes[type];
 }
 

@@ -1,6 +1,8 @@
 import type { RecordOutcome } from '../../../src/connector/contract.js';
 import { FanoutError } from '../../../src/errors/catalogue.js';
-import type { RecordWrites } from './encode-rows.js';
+import type { TerraRecord } from '../../../src/records/record.js';
+import type { TableLayout } from './tables.js';
+import { encodeRecordRows, type RecordWrites } from './encode-rows.js';
 import { planWrites, type BatchWrites } from './plan-writes.js';
 
 /** How a relational destination applies a plan and names what went wrong. */
@@ -13,6 +15,18 @@ export interface PlanWriter {
 
 /** A record's rows, or why it could not be encoded. */
 export type PlannedRecord = { ok: true; writes: RecordWrites } | { ok: false; error: FanoutError };
+
+/** Encodes each record of a batch into its rows; a record that cannot be encoded gets internal_error. */
+export function planRecords(layout: TableLayout, batch: readonly TerraRecord[]): PlannedRecord[] {
+  return batch.map((record) => {
+    try {
+      return { ok: true, writes: encodeRecordRows(layout, record) };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { ok: false, error: new FanoutError('internal_error', `Could not encode the record into rows: ${message}`) };
+    }
+  });
+}
 
 const shuttingDown = (): FanoutError => new FanoutError('destination_unavailable', 'Not sent: the worker is shutting down.', { detail: { shutdown: true } });
 
