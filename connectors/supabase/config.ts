@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrlWithoutCredentials } from '../shared/http-url.js';
 import { secretString } from '../../src/config/secret-schema.js';
 import { s3BucketSchema, type S3Config } from '../s3/config.js';
 import { awsConnectionFields } from '../shared/aws-connection.js';
@@ -54,13 +55,7 @@ export type SupabaseStorageConfig = z.infer<typeof supabaseStorageSchema>;
 /** The `config:` block of a `type: supabase` destination. */
 export const supabaseConfigSchema = z
   .strictObject({
-    url: z
-      .url({ protocol: /^https?$/ })
-      .refine((url) => {
-        if (!URL.canParse(url)) return true; // reported by the url check itself
-        const parsed = new URL(url);
-        return parsed.username === '' && parsed.password === '';
-      }, 'Put the key in serviceRoleKey, not in the URL.')
+    url: httpUrlWithoutCredentials('Put the key in serviceRoleKey, not in the URL.')
       .meta({ description: 'The project URL (Project Settings > API), e.g. https://abcd1234.supabase.co.', examples: ['https://abcd1234.supabase.co'] }),
     serviceRoleKey: secretString('The project\'s service-role key (Project Settings > API). It bypasses row level security; keep it server-side.', '${SUPABASE_SERVICE_ROLE_KEY}'),
     schema: layoutSchema,

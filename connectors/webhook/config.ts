@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrlWithoutCredentials } from '../shared/http-url.js';
 import { secretString } from '../../src/config/secret-schema.js';
 import { retryStatusesSchema } from '../shared/http-errors.js';
 
@@ -27,13 +28,7 @@ const headerValueSchema = secretString('A header value.').refine((value) => !/[\
 
 /** The `config:` block of a `type: webhook` destination. */
 export const webhookConfigSchema = z.strictObject({
-  url: z
-    .url({ protocol: /^https?$/ })
-    .refine((url) => {
-      if (!URL.canParse(url)) return true; // reported by the url check itself
-      const parsed = new URL(url);
-      return parsed.username === '' && parsed.password === '';
-    }, 'Put credentials in headers (for example Authorization), not in the URL.')
+  url: httpUrlWithoutCredentials('Put credentials in headers (for example Authorization), not in the URL.')
     .meta({ description: 'Where every event is POSTed (http or https).', examples: ['https://example.com/terra/webhook'] }),
   secret: secretString('Signing secret: requests carry terra-signature and X-Terra-Signature (t=..,v1=HMAC-SHA256), as Terra signs. Leave out to send no signature.', '${APP_WEBHOOK_SECRET}').optional(),
   unit: z
