@@ -12,7 +12,7 @@
  *   it('...', () => { gcs.current.endpoint ... });
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,9 +89,7 @@ export async function startGcsEmulator(): Promise<GcsEmulator> {
     args: [launcher],
     env: { HOST: '127.0.0.1', PORT: String(port), TMPDIR: blobs, METADATA_SERVER_DETECTION: 'none' },
     ready: () => answersHttp(`${endpoint}/__launcher/requests`),
-  }).catch(async (error: unknown) => {
-    await rm(blobs, { recursive: true, force: true });
-    throw error;
+    scratchDir: blobs,
   });
   return {
     endpoint,
@@ -102,10 +100,7 @@ export async function startGcsEmulator(): Promise<GcsEmulator> {
       if (!isRequestLog(log)) throw new Error('the gcs emulator launcher returned an unexpected request log');
       return log;
     },
-    async stop() {
-      await server.stop();
-      await rm(blobs, { recursive: true, force: true });
-    },
+    stop: () => server.stop(),
   };
 }
 

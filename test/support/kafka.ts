@@ -75,7 +75,8 @@ export interface KafkaTestBroker {
    * arrived or the timeout passed, then disconnects. Returns everything received by then: fewer
    * than expected on timeout, possibly more if extra messages were already in flight.
    */
-  consumeAll(topic: string, options: ConsumeAllOptions): Promise<ConsumedMessage[]>;
+  /** Reads one topic, or several through the one group. */
+  consumeAll(topic: string | readonly string[], options: ConsumeAllOptions): Promise<ConsumedMessage[]>;
   stop(): Promise<void>;
 }
 
@@ -187,7 +188,7 @@ async function produceWith(kafka: Kafka, topic: string, messages: Message[]): Pr
 
 async function consumeAllWith(
   consumer: Consumer,
-  topic: string,
+  topic: string | readonly string[],
   { expected, timeoutMs = 20_000, fromBeginning = true }: ConsumeAllOptions,
 ): Promise<ConsumedMessage[]> {
   const received: ConsumedMessage[] = [];
@@ -198,7 +199,7 @@ async function consumeAllWith(
   const timer = setTimeout(done, timeoutMs);
   await consumer.connect();
   try {
-    await consumer.subscribe({ topics: [topic], fromBeginning });
+    await consumer.subscribe({ topics: typeof topic === 'string' ? [topic] : [...topic], fromBeginning });
     await consumer.run({
       eachMessage: async ({ topic: from, partition, message }) => {
         received.push({

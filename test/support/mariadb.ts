@@ -123,14 +123,9 @@ export async function startMariaDb(): Promise<MariaDb> {
       ],
       ready: () => canConnect(url),
       stopSignal: 'SIGKILL',
-    }).catch(async (error: unknown) => {
-      await rm(dir, { recursive: true, force: true });
-      throw error;
+      scratchDir: dir,
     });
-    stopServer = async () => {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
-    };
+    stopServer = () => server.stop();
   }
 
   const databases: string[] = [];

@@ -155,14 +155,9 @@ export async function startPostgres(): Promise<Postgres> {
       ready: () => canConnect(url),
       // Immediate shutdown: the data directory is thrown away anyway.
       stopSignal: 'SIGQUIT',
-    }).catch(async (error: unknown) => {
-      await rm(dir, { recursive: true, force: true });
-      throw error;
+      scratchDir: dir,
     });
-    stopServer = async () => {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
-    };
+    stopServer = () => server.stop();
   }
 
   const databases: string[] = [];

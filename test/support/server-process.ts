@@ -8,6 +8,7 @@
  *   it('...', () => { moto.current.endpoint ... });
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { after, before } from 'node:test';
 
@@ -34,6 +35,8 @@ export interface StartServerOptions {
   stopSignal?: NodeJS.Signals;
   /** How long to wait after the stop signal before SIGKILL. Default 5 s. */
   killAfterMs?: number;
+  /** A directory that belongs to this server alone (data, sockets): removed once it has stopped, or when it fails to start. */
+  scratchDir?: string;
 }
 
 const OUTPUT_TAIL_CHARS = 8_192;
@@ -93,7 +96,9 @@ export async function startServerProcess(options: StartServerOptions): Promise<S
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
-    stopping ??= stopChild(child, exited, options.stopSignal ?? 'SIGTERM', options.killAfterMs ?? 5_000);
+    stopping ??= stopChild(child, exited, options.stopSignal ?? 'SIGTERM', options.killAfterMs ?? 5_000).then(async () => {
+      if (options.scratchDir !== undefined) await rm(options.scratchDir, { recursive: true, force: true });
+    });
     return stopping;
   };
 

@@ -17,7 +17,8 @@ import type { ConnectorContext, Destination, RecordOutcome } from '../../../src/
 import { FanoutError } from '../../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../../src/records/record.js';
 import { freePort, type UsedServer } from '../../support/server-process.js';
-import { makeActivityBatch, makeAthleteRecord, makeDailyRecord, makeRecord, makeUserEventRecord } from '../../support/records.js';
+import { activity, sendOk, userEvent, type Json } from './relational-records.js';
+import { makeActivityBatch, makeAthleteRecord, makeDailyRecord } from '../../support/records.js';
 
 /** What both test servers offer (test/support/postgres.ts, test/support/mariadb.ts). */
 export interface TestDatabase {
@@ -46,7 +47,6 @@ const logger = pino({ level: 'silent' });
 const context: ConnectorContext = { tenant: 'acme', destination: 'warehouse', logger };
 const signal = new AbortController().signal;
 
-type Json = Record<string, unknown>;
 
 /** A time column as unix ms: pg gives a Date, mysql2 (dateStrings) `YYYY-MM-DD HH:MM:SS.mmm` in UTC. */
 function instantMs(value: unknown): number {
@@ -100,26 +100,6 @@ export function describeSqlDestination(options: SuiteOptions): void {
       [namespace ?? database, namespace ?? database],
     );
     return found.map((row) => row.name).sort();
-  }
-
-  /** An activity record of `user` with item fields `extra`, ordered at `orderingMs`. */
-  function activity(user: string, extra: Json, orderingMs: number): TerraRecord {
-    const base = makeRecord({ userId: user, summaryId: `${user}-summary` });
-    const item = { ...(base.item ?? {}), ...extra };
-    const event = { ...base.event, data: [item] };
-    return { ...base, item, event, body: Buffer.from(JSON.stringify(event)), orderingTimestampMs: orderingMs };
-  }
-
-  function userEvent(type: string, user: string, orderingMs: number, event: Json = {}): TerraRecord {
-    const base = makeUserEventRecord({ type, userId: user, eventTime: new Date(orderingMs).toISOString(), referenceId: `ref-${user}` });
-    const merged = { ...base.event, type, user: { user_id: user, provider: 'GARMIN', reference_id: `ref-${user}`, scopes: 'ACTIVITY_EXPORT' }, ...event };
-    return { ...base, event: merged, body: Buffer.from(JSON.stringify(merged)), orderingTimestampMs: orderingMs };
-  }
-
-  async function sendOk(destination: Destination, batch: readonly TerraRecord[]): Promise<void> {
-    const outcomes = await destination.send(batch, signal);
-    const failed = outcomes.flatMap((outcome, index) => (outcome.ok ? [] : [`${index}: ${outcome.error.code} ${outcome.error.message}`]));
-    assert.deepEqual(failed, [], 'every record delivered');
   }
 
   const unique = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;

@@ -20,8 +20,9 @@ import type { Destination, RecordOutcome } from '../../../src/connector/contract
 import { FanoutError } from '../../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../../src/records/record.js';
 import { useSupabaseProject } from '../../support/postgrest-stand-in.js';
-import { makeActivityBatch, makeDailyRecord, makeRecord, makeUserEventRecord } from '../../support/records.js';
+import { makeActivityBatch, makeDailyRecord, makeRecord } from '../../support/records.js';
 import { freePort } from '../../support/server-process.js';
+import { activity, sendOk, userEvent, type Json } from '../sql/relational-records.js';
 
 const project = useSupabaseProject();
 const context = { tenant: 'acme', destination: 'supabase', logger: pino({ level: 'silent' }) };
@@ -31,7 +32,6 @@ after(async () => {
   for (const item of opened) await item.close();
 });
 
-type Json = Record<string, unknown>;
 
 function open(input: Record<string, unknown> = {}): { destination: Destination; reader: SupabasePort } {
   const config = supabaseConfigSchema.parse({ url: project.current.url, serviceRoleKey: project.current.serviceKey, schema: 'typed', ...input });
@@ -47,24 +47,6 @@ async function rows(reader: SupabasePort, table: string, column: string, value: 
   const answer = await reader.select(table, ['*'], [{ column, op: 'eq', value }], 1000, signal);
   assert.ok(answer.ok, answer.ok ? '' : `${answer.status} ${answer.code} ${answer.message}`);
   return answer.rows;
-}
-
-async function sendOk(destination: Destination, batch: readonly TerraRecord[]): Promise<void> {
-  const outcomes = await destination.send(batch, signal);
-  assert.deepEqual(outcomes.flatMap((outcome, index) => (outcome.ok ? [] : [`${index}: ${outcome.error.code} ${outcome.error.message}`])), []);
-}
-
-function activity(user: string, extra: Json, orderingMs: number): TerraRecord {
-  const base = makeRecord({ userId: user, summaryId: `${user}-summary` });
-  const item = { ...(base.item ?? {}), ...extra };
-  const event = { ...base.event, data: [item] };
-  return { ...base, item, event, body: Buffer.from(JSON.stringify(event)), orderingTimestampMs: orderingMs };
-}
-
-function userEvent(type: string, user: string, orderingMs: number, event: Json = {}): TerraRecord {
-  const base = makeUserEventRecord({ type, userId: user, eventTime: new Date(orderingMs).toISOString(), referenceId: `ref-${user}` });
-  const merged = { ...base.event, type, user: { user_id: user, provider: 'GARMIN', reference_id: `ref-${user}`, scopes: 'ACTIVITY_EXPORT' }, ...event };
-  return { ...base, event: merged, body: Buffer.from(JSON.stringify(merged)), orderingTimestampMs: orderingMs };
 }
 
 const enrichmentOf = (payload: unknown): unknown => (payload as { data: Array<{ data_enrichment?: unknown }> }).data[0]?.data_enrichment;
