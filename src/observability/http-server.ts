@@ -55,6 +55,11 @@ export async function startHttpServer(options: { host: string; port: number; reg
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Keep-alive connections (a Prometheus scraper) would hold close() open: end them too.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
