@@ -76,6 +76,15 @@ describe('alert rules (deploy/prometheus/alerts.yaml)', () => {
     }
   });
 
+  it('link within the runbook only to sections that exist, and name the dlq and admin commands', async () => {
+    const runbook = await readFile(paths.runbook, 'utf8');
+    const anchors = new Set([...runbook.matchAll(/^#{1,3} (.+)$/gm)].map((match) => anchorOf(match[1] ?? '')));
+    for (const [, anchor] of runbook.matchAll(/\]\(#([^)]+)\)/g)) assert.ok(anchors.has(anchor ?? ''), `#${anchor} exists`);
+    for (const command of ['terra-fanout dlq inspect --tenant T', 'terra-fanout dlq redrive --tenant T --destination D', 'GET /admin/lanes', 'POST /admin/lanes/{tenant}/{destination}/pause', 'POST /admin/lanes/{tenant}/{destination}/offsets']) {
+      assert.ok(runbook.includes(command), `the runbook names ${command}`);
+    }
+  });
+
   it('ship the same rules as a PrometheusRule for the Prometheus Operator (npm run deploy:rules)', async () => {
     const committed = await readFile(paths.prometheusRule, 'utf8');
     const generated = prometheusRuleFor(await readFile(paths.alerts, 'utf8'));
