@@ -55,7 +55,7 @@ describe('alert rules on a real Prometheus scraping a worker', { skip: skipReaso
     const port = await freePort();
     ({ dir } = await writeWorkerFiles({
       brokers: kafka.brokers,
-      worker: { http: { host: '127.0.0.1', port }, lag: { intervalMs: 500 } },
+      worker: { http: { host: '127.0.0.1', port }, lanes: { lagIntervalMs: 500 } },
       tenants: [
         {
           tenant: 'acme',
