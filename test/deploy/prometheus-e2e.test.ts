@@ -11,14 +11,14 @@ import { freePort, startServerProcess, type ServerProcess } from '../support/ser
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { activityEvent, waitFor, writeWorkerFiles } from '../support/worker-files.js';
 import { dashboardQueries, readDashboard, readRuleFile, repoRoot, withGrafanaVariablesReplaced, type RuleFile } from './support/deploy-files.js';
-import { metricNames, withRangeDurations } from './support/promql.js';
+import { metricNames, withDurations } from './support/promql.js';
 import { activeAlerts, instantQuery, startPrometheus, type ActiveAlert, type PrometheusServer } from './support/prometheus-server.js';
 import { missingPrometheus, promtool } from './support/promtool.js';
 
 /**
  * A real Prometheus scrapes a real worker (the CLI, on the local broker) and evaluates the rules of
- * deploy/prometheus/alerts.yaml, made fast: every `for:` becomes 1 s and every range 10 s, nothing
- * else changes. A webhook that answers 503 stalls its lane; malformed messages are dead-lettered.
+ * deploy/prometheus/alerts.yaml, made fast: every `for:` becomes 1 s and every duration in an expression
+ * (ranges, offsets) 10 s, nothing else changes. A webhook that answers 503 stalls its lane; malformed messages are dead-lettered.
  */
 
 /** The production rules with their waits shortened for a test that must finish in seconds. */
@@ -26,7 +26,7 @@ function fastRules(rules: RuleFile): RuleFile {
   return {
     groups: rules.groups.map((group) => ({
       ...group,
-      rules: group.rules.map((rule) => ({ ...rule, expr: withRangeDurations(rule.expr, '10s'), ...(rule.for === undefined ? {} : { for: '1s' }) })),
+      rules: group.rules.map((rule) => ({ ...rule, expr: withDurations(rule.expr, '10s'), ...(rule.for === undefined ? {} : { for: '1s' }) })),
     })),
   };
 }
@@ -132,18 +132,11 @@ describe('alert rules on a real Prometheus scraping a worker', { skip: skipReaso
   });
 
   it('a failing destination fires the stalled-lane alert, malformed input the dead-letter alert; both resolve after recovery', async () => {
-    const deadLettered = 'terra_fanout_records_dead_lettered_total{tenant="acme",destination="files",code="malformed_json"}';
-    // First malformed message: the dead-letter counter's series appears (at 1), which increase() cannot see yet.
-    await kafka.produce(topic, [{ key: 'bad-1', value: '{"type": "activity", ' }]);
-    assert.ok(await waitFor(async () => {
-      const result = await instantQuery(prom().url, `count_over_time(${deadLettered}[1m]) >= 2`);
-      return result.ok && result.series.length === 1;
-    }, 20_000), `Prometheus has scraped the dead-letter counter twice\n${diagnostics()}`);
-
-    // The webhook goes down with events waiting, and a second malformed message raises the counter.
+    // The webhook goes down with events waiting, and a malformed message arrives: the first dead
+    // letter of its lane and code, so its counter series is new (the case increase() cannot see).
     webhookDown = true;
     await kafka.produce(topic, [0, 1, 2, 3].map((index) => ({ key: `u-${index}`, value: JSON.stringify(activityEvent(`u-${index}`, index)) })));
-    await kafka.produce(topic, [{ key: 'bad-2', value: 'not json at all' }]);
+    await kafka.produce(topic, [{ key: 'bad-1', value: 'not json at all' }]);
 
     const lane = { tenant: 'acme', destination: 'hook', connector: 'webhook', severity: 'critical' };
     const parked = { tenant: 'acme', destination: 'files', connector: 'file', code: 'malformed_json', severity: 'warning' };

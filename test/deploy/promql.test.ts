@@ -13,7 +13,7 @@ import {
   readRuleFile,
   withGrafanaVariablesReplaced,
 } from './support/deploy-files.js';
-import { metricNames, syntaxErrors, withRangeDurations } from './support/promql.js';
+import { metricNames, syntaxErrors, withDurations } from './support/promql.js';
 import { missingPromtool, promtool } from './support/promtool.js';
 
 /** Every PromQL expression of the rules and the dashboard, Grafana variables replaced. */
@@ -32,7 +32,7 @@ describe('PromQL of the alert rules and the Grafana dashboard', () => {
     assert.equal(isAllowedSeries('terra_fanout_send_duration_seconds_bucket', documented), true);
     assert.notDeepEqual(syntaxErrors('sum(rate(x[5m])'), [], 'an unbalanced parenthesis is a syntax error');
     assert.deepEqual([...metricNames('a{x="1"} / on(x) group_left b and {__name__="c"}')].sort(), ['a', 'b', '{__name__...}']);
-    assert.equal(withRangeDurations('rate(a[5m]) + max_over_time(b[1h:1m])', '30s'), 'rate(a[30s]) + max_over_time(b[30s:1m])');
+    assert.equal(withDurations('rate(a[5m]) + max_over_time(b[1h:1m]) > 300 unless c offset 10m', '30s'), 'rate(a[30s]) + max_over_time(b[30s:30s]) > 300 unless c offset 30s');
   });
 
   it('name only metrics that docs/metrics.md lists (plus standard process_/nodejs_ metrics and up)', async () => {

@@ -1,7 +1,7 @@
 /**
  * PromQL read with Prometheus's own grammar (@prometheus-io/lezer-promql, the parser of the
  * Prometheus web UI): which metrics an expression names, where its syntax is broken, and its
- * range durations (so a test can shorten them). promtool stays the judge of validity; this
+ * durations (so a test can shorten them). promtool stays the judge of validity; this
  * answers the questions promtool cannot.
  */
 import { parser } from '@prometheus-io/lezer-promql';
@@ -33,24 +33,24 @@ export function metricNames(expr: string): Set<string> {
   return names;
 }
 
-/** Text ranges of the durations of range selectors and subqueries (`[5m]`, `[1h:1m]`'s range). */
-export function rangeDurations(expr: string): Array<{ from: number; to: number }> {
+/**
+ * Text ranges of every duration written where PromQL expects one: range selectors (`[5m]`),
+ * subquery ranges and steps (`[1h:1m]`) and offsets (`offset 10m`). Numbers elsewhere
+ * (thresholds, quantiles) are not durations and are left alone.
+ */
+export function durationLiterals(expr: string): Array<{ from: number; to: number }> {
   const ranges: Array<{ from: number; to: number }> = [];
   parser.parse(expr).iterate({
     enter(node) {
-      if (node.name !== 'MatrixSelector' && node.name !== 'SubqueryExpr') return;
-      // Both end with `[<range>]` or `[<range>:<step>]`: the range follows the node's last `[`.
-      const open = expr.lastIndexOf('[', node.to);
-      const close = node.name === 'SubqueryExpr' ? expr.indexOf(':', open) : node.to - 1;
-      if (open >= node.from && close > open) ranges.push({ from: open + 1, to: close });
+      if (node.name === 'NumberDurationLiteralInDurationContext') ranges.push({ from: node.from, to: node.to });
     },
   });
   return ranges;
 }
 
-/** The expression with every range duration replaced by `duration`. */
-export function withRangeDurations(expr: string, duration: string): string {
+/** The expression with every duration (ranges, subqueries, offsets) replaced by `duration`. */
+export function withDurations(expr: string, duration: string): string {
   let out = expr;
-  for (const range of rangeDurations(expr).sort((a, b) => b.from - a.from)) out = out.slice(0, range.from) + duration + out.slice(range.to);
+  for (const range of durationLiterals(expr).sort((a, b) => b.from - a.from)) out = out.slice(0, range.from) + duration + out.slice(range.to);
   return out;
 }
