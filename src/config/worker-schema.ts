@@ -86,7 +86,10 @@ const kafkaSchema = strictObject({
   requestTimeoutMs: milliseconds('How long to wait for a broker to answer a request.', 30000),
   sessionTimeoutMs: milliseconds('A lane consumer that sends no heartbeat for this long leaves its group and its partitions move.', 30000),
   heartbeatIntervalMs: milliseconds('How often a lane consumer heartbeats to its group coordinator. Keep well under sessionTimeoutMs.', 3000),
-  maxWaitTimeMs: milliseconds('Longest a fetch waits on the broker for new messages.', 500),
+  maxWaitTimeMs: milliseconds(
+    'Longest a fetch waits on the broker when there are no new messages (a broker answers at once when there are). Lower means faster delivery after an idle spell and more idle requests: each lane makes about 1000/maxWaitTimeMs fetches per second while idle.',
+    100,
+  ),
   fromBeginning: z
     .boolean()
     .default(true)
