@@ -13,6 +13,7 @@ import {
   type NaturalKey,
 } from './identity.js';
 import type { TerraEvent } from './schemas/event-schema.js';
+import { instantMs, parseTerraTime } from './terra-time.js';
 import type { Coach } from './schemas/teams-events.js';
 import type { TerraUser } from './schemas/fields.js';
 
@@ -29,6 +30,8 @@ interface ItemFacts {
   summaryId: string | null;
   startTime: string | null;
   endTime: string | null;
+  /** When the event says it happened (lab reports' `occurred_at`), in place of the delivery's time. */
+  eventTime?: string;
 }
 
 /**
@@ -128,7 +131,7 @@ function buildRecord(
     summaryId: facts.summaryId,
     startTime: facts.startTime,
     endTime: facts.endTime,
-    eventTime: delivery.eventTime,
+    eventTime: facts.eventTime ?? delivery.eventTime,
     orderingTimestampMs: delivery.orderingTimestampMs,
     naturalKey: facts.naturalKey.text,
     identity: specific.identity,
@@ -235,6 +238,16 @@ function cutEvent(event: TerraEvent, delivery: Delivery): Cut {
     case 'large_request_sending':
     case 'rate_limit_hit':
       return whole(userOwner(event.user), null, deliveryKey(delivery.traceHeader, delivery.orderingTimestampMs));
+    case 'lab_report.completed':
+    case 'lab_report.failed':
+      // No user: keyed by event_id (stable across Terra's redeliveries), timed by occurred_at.
+      return {
+        shape: 'whole',
+        facts: {
+          ...whole({ userId: null, provider: null, referenceId: event.data.reference_id ?? null }, null, idKey('event_id', event.event_id)).facts,
+          eventTime: instantIso(event.occurred_at),
+        },
+      };
     case 'coach.registered':
       return whole(coachOwner(event.data), event.data, idKey('coach_id', event.data.coach_id));
     case 'athlete.registered':
@@ -295,7 +308,7 @@ function items<I extends Json>(owner: Owner, data: readonly I[], describe: (item
   return { shape: 'items', owner, items: data.map((item) => ({ ...owner, item, ...describe(item) })) };
 }
 
-function whole(owner: Owner, item: Json | null, naturalKey: NaturalKey): Cut {
+function whole(owner: Owner, item: Json | null, naturalKey: NaturalKey): Extract<Cut, { shape: 'whole' }> {
   return { shape: 'whole', facts: { ...owner, item, naturalKey, summaryId: null, startTime: null, endTime: null } };
 }
 
@@ -306,6 +319,12 @@ function userOwner(user: TerraUser): Owner {
 function coachOwner(coach: Coach | null | undefined): Owner {
   if (coach === null || coach === undefined) return { userId: null, provider: null, referenceId: null };
   return { userId: coach.coach_id, provider: coach.provider ?? null, referenceId: coach.reference_id ?? null };
+}
+
+/** A timestamp the decoder checked (instantDateTime), as ISO-8601 UTC like every record's eventTime. */
+function instantIso(raw: string): string {
+  const parsed = parseTerraTime(raw);
+  return parsed.ok ? new Date(instantMs(parsed.time)).toISOString() : raw;
 }
 
 /** Teams timestamps are integer microseconds; records carry ISO-8601 UTC strings. */

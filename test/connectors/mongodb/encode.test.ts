@@ -26,7 +26,7 @@ function config(overrides: Record<string, unknown> = {}): MongodbConfig {
 async function fixtureRecords(name: string): Promise<TerraRecord[]> {
   const read = createMessageReader({
     maxMessageBytes: 1024 * 1024,
-    s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1024, timeoutMs: 1000 },
+    s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1024, timeoutMs: 1000, maxExpiresInSeconds: 3600, maxRetryMs: 1000 },
     unit: 'record',
     events: null,
     providers: null,
@@ -94,6 +94,8 @@ describe('mongodb encoding: collections (Terra parity, spec 4.7)', () => {
       health_observation: 'health_observation',
       healthcheck: 'user_events',
       hormone: 'hormone',
+      'lab_report.completed': 'user_events',
+      'lab_report.failed': 'user_events',
       large_request_processing: 'user_events',
       large_request_sending: 'user_events',
       menstruation: 'menstruation',
