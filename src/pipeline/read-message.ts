@@ -8,7 +8,15 @@ import { readTerraEvent } from '../terra/read-event.js';
 export interface ReaderSettings {
   maxMessageBytes: number;
   signature?: { secret: string; required: boolean; toleranceSeconds: number } | undefined;
-  s3Payload: { allowedHosts: readonly string[]; allowHttp: boolean; maxBytes: number; timeoutMs: number };
+  s3Payload: {
+    allowedHosts: readonly string[];
+    allowHttp: boolean;
+    maxBytes: number;
+    timeoutMs: number;
+    maxExpiresInSeconds: number;
+    /** How long the lane retries a retryable pointer fetch failure before parking it (s3_payload_unavailable). */
+    maxRetryMs: number;
+  };
   unit: DeliveryUnit;
   /** Terra event types the destination wants; null = all. */
   events: ReadonlySet<string> | null;
