@@ -91,9 +91,40 @@ export interface ConsumerLimits {
   maxBytesPerPartition: number;
 }
 
+/** Offsets of one partition: `low` the earliest retained, `high` the high watermark (next offset to be written). */
+export interface PartitionOffsets {
+  partition: number;
+  low: string;
+  high: string;
+}
+
+export interface GroupOffset {
+  topic: string;
+  partition: number;
+  /** The group's committed offset (next to read), or `-1` when it has none for this partition. */
+  offset: string;
+}
+
+/**
+ * Cluster metadata and consumer-group offsets: lag, rewinds and the dead-letter tools. Every call
+ * is bounded by the connection's request timeout.
+ */
+export interface KafkaAdmin {
+  topicOffsets(topic: string): Promise<PartitionOffsets[]>;
+  groupOffsets(groupId: string, topics: readonly string[]): Promise<GroupOffset[]>;
+  /** The earliest offset per partition whose timestamp is at or after `timestampMs` (the high watermark when none). */
+  offsetsAtTime(topic: string, timestampMs: number): Promise<Array<{ partition: number; offset: string }>>;
+  /** Moves a group's committed offsets. Kafka refuses while the group has active members. */
+  setGroupOffsets(groupId: string, topic: string, offsets: ReadonlyArray<{ partition: number; offset: string }>): Promise<void>;
+  /** Number of members in the group now (0 when empty or unknown). */
+  groupMembers(groupId: string): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface KafkaClient {
   createLaneConsumer(groupId: string, topics: readonly string[], limits: ConsumerLimits): LaneConsumer;
   createProducer(): MessageProducer;
+  createAdmin(): KafkaAdmin;
 }
 
 function pemOrFile(value: string): string {
@@ -246,11 +277,54 @@ function createProducer(kafka: Kafka): MessageProducer {
   };
 }
 
+function createAdmin(kafka: Kafka): KafkaAdmin {
+  const admin = kafka.admin({ retry: { retries: 2 } });
+  let connected: Promise<void> | undefined;
+  const ready = async (): Promise<void> => {
+    connected ??= admin.connect().catch((error: unknown) => {
+      connected = undefined;
+      throw error;
+    });
+    await connected;
+  };
+  return {
+    async topicOffsets(topic) {
+      await ready();
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.map(({ partition, low, high }) => ({ partition, low, high }));
+    },
+    async groupOffsets(groupId, topics) {
+      await ready();
+      const byTopic = await admin.fetchOffsets({ groupId, topics: [...topics] });
+      return byTopic.flatMap(({ topic, partitions }) => partitions.map(({ partition, offset }) => ({ topic, partition, offset })));
+    },
+    async offsetsAtTime(topic, timestampMs) {
+      await ready();
+      const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, timestampMs);
+      return offsets.map(({ partition, offset }) => ({ partition, offset }));
+    },
+    async setGroupOffsets(groupId, topic, offsets) {
+      await ready();
+      await admin.setOffsets({ groupId, topic, partitions: offsets.map(({ partition, offset }) => ({ partition, offset })) });
+    },
+    async groupMembers(groupId) {
+      await ready();
+      const { groups } = await admin.describeGroups([groupId]);
+      return groups[0]?.members.length ?? 0;
+    },
+    async close() {
+      if (connected !== undefined) await admin.disconnect();
+      connected = undefined;
+    },
+  };
+}
+
 export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
   if (connection.librdkafkaMockCompat) applyLibrdkafkaMockCompat();
   const kafka = new Kafka(kafkaClientConfig(connection, logger, 'kafkajs'));
   return {
     createLaneConsumer: (groupId, topics, limits) => createLaneConsumer(kafka, connection, groupId, topics, limits),
     createProducer: () => createProducer(kafka),
+    createAdmin: () => createAdmin(kafka),
   };
 }
