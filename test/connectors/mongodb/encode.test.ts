@@ -122,6 +122,14 @@ describe('mongodb encoding: _id', () => {
     assert.equal(documentId(config(), makeAthleteRecord({ userId: 'u-9' })), 'u-9');
   });
 
+  it('an event without a user (lab reports, healthcheck) has its identity as user_id, so two at one time stay apart', () => {
+    const at = '2026-07-01T09:12:33.000Z';
+    const a = documentId(config(), makeUserEventRecord({ type: 'lab_report.completed', userId: null, identity: 'a'.repeat(32), eventTime: at }));
+    const b = documentId(config(), makeUserEventRecord({ type: 'lab_report.completed', userId: null, identity: 'b'.repeat(32), eventTime: at }));
+    assert.deepEqual(a, { user_id: 'a'.repeat(32), event_time: at });
+    assert.notDeepEqual(a, b);
+  });
+
   it('idScheme summary_id: {user_id, summary_id} where the record has one, Terra parity otherwise', () => {
     const c = config({ idScheme: 'summary_id' });
     assert.deepEqual(documentId(c, makeRecord({ summaryId: 'abc' })), { user_id: 'user-1', summary_id: 'abc' });
