@@ -107,6 +107,13 @@ const budgetsSchema = strictObject({
   processInFlightBytes: byteSizeSchema('Most bytes of messages in flight across all lanes; lanes pause fetching above it.', '256MiB').prefault('256MiB'),
   laneInFlightBytes: byteSizeSchema('Most bytes of messages in flight in one lane; the lane pauses its partitions above it.', '64MiB').prefault('64MiB'),
   maxMessageBytes: byteSizeSchema('Largest Kafka message accepted; a bigger one is dead-lettered as too large.', '32MiB').prefault('32MiB'),
+  decodeCacheBytes: z
+    .union([
+      z.literal(0).meta({ description: '0 turns the decode cache off: every lane decodes on its own.' }),
+      byteSizeSchema('Decoded messages kept per tenant so its other destinations need not decode them again (decode once per tenant). Default: an eighth of processInFlightBytes, at most 32MiB.', '32MiB'),
+    ])
+    .optional()
+    .meta({ description: 'Decoded messages kept per tenant so its other destinations need not decode them again (decode once per tenant). Default: an eighth of processInFlightBytes, at most 32MiB; 0 turns the cache off.' }),
 });
 
 const tenantsSchema = strictObject({
@@ -142,7 +149,7 @@ const s3PayloadSchema = strictObject({
   maxBytes: byteSizeSchema('Largest payload fetched for an s3_payload pointer; a bigger one is dead-lettered.', '64MiB').prefault('64MiB'),
   timeoutMs: milliseconds('How long one payload fetch may take.', 30000),
   maxRetryMs: milliseconds(
-    'How long a pointer whose fetch fails retryably (5xx, 408, 429, network error, timeout) is retried with backoff, counted from its first failure, before the message is dead-lettered as s3_payload_unavailable. Other partitions of the lane keep flowing meanwhile.',
+    'How long a payload fetch that fails retryably (5xx, 408, 429, a network error or a timeout) is retried (only that message\'s partition waits) before the message is dead-lettered as s3_payload_unavailable.',
     300000,
   ),
   maxExpiresInSeconds: z
@@ -155,6 +162,17 @@ const s3PayloadSchema = strictObject({
         "The most seconds of a pointer's `expires_in` believed (counted from the Kafka timestamp). Terra documents 300-600 s; a pointer claiming longer is treated as expired after this many seconds, so a replayed or forged pointer cannot keep a URL alive for days.",
       examples: [3600],
     }),
+});
+
+const lanesSchema = strictObject({
+  lagIntervalMs: milliseconds('How often every lane\'s lag (messages and seconds) is refreshed from the brokers\' high watermarks and the group\'s committed offsets.', 5000),
+  stallWarningMs: milliseconds('A lane with work that has committed nothing for this long logs one warning with the reason it is stuck.', 60000),
+  progressIntervalMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(60000)
+    .meta({ description: 'How often a lane with work logs a progress line (records delivered and parked, lag). Milliseconds; 0 turns it off.', examples: [60000] }),
 });
 
 const shutdownSchema = strictObject({
@@ -171,6 +189,7 @@ export const workerConfigSchema = strictObject({
   budgets: budgetsSchema.prefault({}).meta({ description: 'Memory bounds: bytes of messages held while being delivered.' }),
   tenants: tenantsSchema.prefault({}).meta({ description: 'Where the tenant files are.' }),
   s3Payload: s3PayloadSchema.prefault({}).meta({ description: 'Fetching the real event behind an s3_payload pointer (Terra ping mode, or large events).' }),
+  lanes: lanesSchema.prefault({}).meta({ description: 'How lanes report on themselves: lag refresh, stall warnings, progress lines.' }),
   shutdown: shutdownSchema.prefault({}).meta({ description: 'Graceful shutdown.' }),
   log: logSchema.prefault({}).meta({ description: 'Logging (pino JSON on stdout).' }),
 }).meta({ title: 'terra-fanout worker', description: 'The worker file: Kafka connection, HTTP server, memory budgets and where the tenant files are.' });

@@ -36,6 +36,7 @@ describe('loadWorkerFile', () => {
         maxRetryMs: 300000,
         maxExpiresInSeconds: 3600,
       },
+      lanes: { lagIntervalMs: 5000, stallWarningMs: 60000, progressIntervalMs: 60000 },
       shutdown: { drainTimeoutMs: 15000 },
       log: { level: 'info' },
     });

@@ -241,7 +241,7 @@ describe('bad input through the worker', () => {
     assert.deepEqual([...hookUsers()].filter((user) => badUsers.includes(user) || user.includes('\u202e')), [], 'nothing bad was posted');
 
     const metrics = await (await fetch(`${worker.http.url}/metrics`)).text();
-    const counted = new RegExp(`terra_fanout_records_dead_lettered_total\\{tenant="acme",destination="hook",code="invalid_identifier"\\} ${kinds.filter(({ code }) => code === 'invalid_identifier').length}`);
+    const counted = new RegExp(`terra_fanout_records_dead_lettered_total\\{tenant="acme",destination="hook",connector="webhook",code="invalid_identifier"\\} ${kinds.filter(({ code }) => code === 'invalid_identifier').length}`);
     assert.match(metrics, counted, 'dead letters counted by code');
   });
 });

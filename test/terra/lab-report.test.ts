@@ -31,7 +31,7 @@ function message(value: Buffer, offset: string, timestampMs: number, headers: Re
 async function recordsOf(input: InboundMessage, events: ReadonlySet<string> | null = null): Promise<TerraRecord[]> {
   const read = createMessageReader({
     maxMessageBytes: 1024 * 1024,
-    s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1024, timeoutMs: 1000, maxExpiresInSeconds: 3600, maxRetryMs: 1000 },
+    s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1024, timeoutMs: 1000, maxExpiresInSeconds: 3600 },
     unit: 'record',
     events,
     providers: null,

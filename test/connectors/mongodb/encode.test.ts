@@ -26,7 +26,7 @@ function config(overrides: Record<string, unknown> = {}): MongodbConfig {
 async function fixtureRecords(name: string): Promise<TerraRecord[]> {
   const read = createMessageReader({
     maxMessageBytes: 1024 * 1024,
-    s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1024, timeoutMs: 1000, maxExpiresInSeconds: 3600, maxRetryMs: 1000 },
+    s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1024, timeoutMs: 1000, maxExpiresInSeconds: 3600 },
     unit: 'record',
     events: null,
     providers: null,
