@@ -82,8 +82,11 @@ export function parseTerraTime(raw: string): TerraTimeResult {
     offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (offsetHours * 60 + offsetRest);
   }
   const time: TerraTime = { year, month, day, hasTime, hour, minute, second, millisecond: Number(fraction.slice(0, 3).padEnd(3, '0')), offsetMinutes };
-  const utcYear = new Date(instantMs(time)).getUTCFullYear();
-  if (utcYear < minYear || utcYear > maxYear) return { ok: false, reason: `the UTC instant falls outside years ${minYear}-${maxYear}` };
+  // Only a time in the first or last year can cross the range when its offset is applied.
+  if (year === minYear || year === maxYear) {
+    const utcYear = new Date(instantMs(time)).getUTCFullYear();
+    if (utcYear < minYear || utcYear > maxYear) return { ok: false, reason: `the UTC instant falls outside years ${minYear}-${maxYear}` };
+  }
   return { ok: true, time };
 }
 
