@@ -29,11 +29,12 @@ describe('loadWorkerFile', () => {
       budgets: { processInFlightBytes: 256 * 1024 ** 2, laneInFlightBytes: 64 * 1024 ** 2, maxMessageBytes: 32 * 1024 ** 2 },
       tenants: { dir: join(dir, 'tenants') },
       s3Payload: {
-        allowedHosts: ['*.amazonaws.com', 'storage.googleapis.com', '*.storage.googleapis.com', '*.blob.core.windows.net'],
+        allowedHosts: ['storage.googleapis.com/terra-services-p-bkt-payloads', 'terra-services-p-bkt-payloads.storage.googleapis.com'],
         allowHttp: false,
         maxBytes: 64 * 1024 ** 2,
         timeoutMs: 30000,
         maxRetryMs: 300000,
+        maxExpiresInSeconds: 3600,
       },
       lanes: { lagIntervalMs: 5000, stallWarningMs: 60000, progressIntervalMs: 60000 },
       shutdown: { drainTimeoutMs: 15000 },
