@@ -24,6 +24,7 @@ import { activity, produce } from './events.js';
 import { laneRun } from './lane-run.js';
 import { fmt, machineLoad } from './measure.js';
 import { runEngineBench } from './scenarios/engine.js';
+import { runLatencyBench } from './scenarios/latency.js';
 import { runMemoryBench } from './scenarios/memory.js';
 
 const MiB = 1024 * 1024;
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
     if (scenarios.has('engine')) await runEngineBench({ kafka, brokers: broker.brokers, topic: 'bench-small', count, avgBytes: avg, disk, memoryDisk });
     if (scenarios.has('targets')) await runTargets(broker.brokers, 'bench-small', avg);
     if (scenarios.has('memory')) await runMemoryBench({ kafka, brokers: broker.brokers, memoryDisk });
+    if (scenarios.has('latency')) await runLatencyBench({ kafka, brokers: broker.brokers });
   } finally {
     await broker.stop();
   }

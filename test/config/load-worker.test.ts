@@ -21,7 +21,7 @@ describe('loadWorkerFile', () => {
         requestTimeoutMs: 30000,
         sessionTimeoutMs: 30000,
         heartbeatIntervalMs: 3000,
-        maxWaitTimeMs: 500,
+        maxWaitTimeMs: 100,
         fromBeginning: true,
         librdkafkaMockCompat: false,
       },
