@@ -77,7 +77,7 @@ async function runTargets(brokers: string[], topic: string, avg: number): Promis
 async function main(): Promise<void> {
   applyLibrdkafkaMockCompat();
   const bigCount = Number(process.env['BENCH_BIG_EVENTS'] ?? 8);
-  const broker = await startLocalBroker({ brokers: brokerCount, topics: [{ name: 'bench-small', partitions }, { name: 'bench-big', partitions: Math.max(1, bigCount) }, { name: 'bench-backlog', partitions: 64 }] });
+  const broker = await startLocalBroker({ brokers: brokerCount, topics: [{ name: 'bench-small', partitions }, { name: 'bench-big', partitions: Math.max(1, bigCount) }, { name: 'bench-backlog', partitions: 64 }, { name: 'bench-latency', partitions: 16 }] });
   const kafka = new Kafka({ clientId: 'bench', brokers: broker.brokers, logLevel: logLevel.ERROR });
   try {
     const values = Array.from({ length: count }, (_, index) => activity(index));
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     if (scenarios.has('engine')) await runEngineBench({ kafka, brokers: broker.brokers, topic: 'bench-small', count, avgBytes: avg, disk, memoryDisk });
     if (scenarios.has('targets')) await runTargets(broker.brokers, 'bench-small', avg);
     if (scenarios.has('memory')) await runMemoryBench({ kafka, brokers: broker.brokers, memoryDisk });
-    if (scenarios.has('latency')) await runLatencyBench({ kafka, brokers: broker.brokers });
+    if (scenarios.has('latency')) await runLatencyBench({ kafka, brokers: broker.brokers, topic: 'bench-latency' });
   } finally {
     await broker.stop();
   }

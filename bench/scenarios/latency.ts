@@ -18,16 +18,14 @@ type ChildMessage = { kind: 'listening'; url: string } | { kind: 'ready' } | { k
 export interface LatencyBenchOptions {
   kafka: Kafka;
   brokers: string[];
+  /** An empty topic (the mock cannot create topics through the admin API). */
+  topic: string;
 }
 
 export async function runLatencyBench(options: LatencyBenchOptions): Promise<void> {
   const rate = Number(process.env['BENCH_LATENCY_RATE'] ?? 1000);
   const seconds = Number(process.env['BENCH_LATENCY_SECONDS'] ?? 20);
-  const topic = `bench-latency-${Date.now()}`;
-  const admin = options.kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 16 }] });
-  await admin.disconnect();
+  const topic = options.topic;
 
   const receiver = start(['receiver']);
   const { url } = await next(receiver, 'listening');
