@@ -77,7 +77,7 @@ async function runTargets(brokers: string[], topic: string, avg: number): Promis
 async function main(): Promise<void> {
   applyLibrdkafkaMockCompat();
   const bigCount = Number(process.env['BENCH_BIG_EVENTS'] ?? 8);
-  const broker = await startLocalBroker({ brokers: brokerCount, topics: [{ name: 'bench-small', partitions }, { name: 'bench-big', partitions: Math.max(1, bigCount) }, { name: 'bench-backlog', partitions: 64 }, { name: 'bench-latency', partitions: 16 }] });
+  const broker = await startLocalBroker({ brokers: brokerCount, topics: [{ name: 'bench-small', partitions }, { name: 'bench-big', partitions: Math.max(1, bigCount) }, { name: 'bench-big-sequence', partitions: 1 }, { name: 'bench-backlog', partitions: 64 }, { name: 'bench-latency', partitions: 16 }] });
   const kafka = new Kafka({ clientId: 'bench', brokers: broker.brokers, logLevel: logLevel.ERROR });
   try {
     const values = Array.from({ length: count }, (_, index) => activity(index));
