@@ -122,8 +122,13 @@ function schemaViolation(type: string, issues: readonly z.core.$ZodIssue[]): Fan
   });
 }
 
-
-function checkSignature(
+/**
+ * The signature check of decodeEvent on its own: `x-terra-signature` (or `terra-signature`) in
+ * `headers` (lower-case names) verified over the raw bytes. undefined when it passes (or is absent
+ * and not required); otherwise `signature_missing` or `signature_invalid`. The ingest gateway
+ * calls it so a webhook is refused by exactly the rule a lane would park it by.
+ */
+export function checkSignature(
   raw: Buffer,
   headers: Readonly<Record<string, string>>,
   signature: NonNullable<DecodeOptions['signature']>,
