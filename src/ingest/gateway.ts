@@ -31,7 +31,7 @@ export interface RunningGateway {
 export async function startGateway(settings: GatewaySettings, options: GatewayOptions): Promise<RunningGateway> {
   const logger = options.logger.child({ component: 'ingest' });
   const metrics = options.metrics ?? createIngestMetrics();
-  const port = options.producer ?? createAcknowledgedProducer(options.kafka, logger, { requestTimeoutMs: settings.produceTimeoutMs });
+  const port = options.producer ?? createAcknowledgedProducer(options.kafka, options.logger, { requestTimeoutMs: settings.produceTimeoutMs });
   metrics.producerReady.set(0);
   const producer = createEventProducer(port, {
     produceTimeoutMs: settings.produceTimeoutMs,

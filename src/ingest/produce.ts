@@ -32,7 +32,10 @@ export interface EventProducerOptions {
   onReadyChange?: (ready: boolean) => void;
   /** Most messages per produce request. Default 500. */
   maxBatchMessages?: number;
-  /** Most value bytes per produce request (a larger message goes alone). Default 1 MiB. */
+  /**
+   * Most value bytes per produce request (a larger message goes alone). Default 512 KiB: Kafka's
+   * max.message.bytes limits a whole record batch, and its default is about 1 MB.
+   */
   maxBatchBytes?: number;
 }
 
@@ -41,6 +44,8 @@ interface Pending {
   message: OutboundMessage;
   bytes: number;
   deadline: number;
+  /** Send in a request of its own: its batch was refused, and one message must not fail the others. */
+  alone: boolean;
   resolve: () => void;
   reject: (error: FanoutError) => void;
 }
@@ -69,7 +74,7 @@ function byTopic(batch: readonly Pending[]): TopicMessages[] {
 export function createEventProducer(port: AcknowledgedProducer, options: EventProducerOptions): EventProducer {
   const { produceTimeoutMs, logger } = options;
   const maxBatchMessages = options.maxBatchMessages ?? 500;
-  const maxBatchBytes = options.maxBatchBytes ?? 1024 * 1024;
+  const maxBatchBytes = options.maxBatchBytes ?? 512 * 1024;
   const queue: Pending[] = [];
   let sending: Promise<void> | undefined;
   let reconnecting: Promise<void> | undefined;
@@ -117,7 +122,7 @@ export function createEventProducer(port: AcknowledgedProducer, options: EventPr
     let bytes = 0;
     while (queue.length > 0 && batch.length < maxBatchMessages) {
       const next = queue[0];
-      if (next === undefined || (batch.length > 0 && bytes + next.bytes > maxBatchBytes)) break;
+      if (next === undefined || (batch.length > 0 && (next.alone || bytes + next.bytes > maxBatchBytes))) break;
       queue.shift();
       if (next.deadline <= now) {
         next.reject(new FanoutError('kafka_unavailable', `The event waited ${produceTimeoutMs} ms for Kafka without being sent.`, { detail: { timeoutMs: produceTimeoutMs } }));
@@ -125,6 +130,7 @@ export function createEventProducer(port: AcknowledgedProducer, options: EventPr
       }
       batch.push(next);
       bytes += next.bytes;
+      if (next.alone) break;
     }
     if (batch.length === 0) return;
     const timeoutMs = Math.max(1, Math.min(...batch.map((entry) => entry.deadline)) - now);
@@ -134,11 +140,17 @@ export function createEventProducer(port: AcknowledgedProducer, options: EventPr
       },
       (error: unknown) => {
         const failure = toFanoutError(error);
-        failAll(batch, failure);
         if (failure.code === 'kafka_unavailable') {
           // The next requests would meet the same broker: refuse them now rather than at their timeout.
+          failAll(batch, failure);
           failAll(queue.splice(0), failure);
           reconnect();
+        } else if (batch.length > 1) {
+          // Refused for good (too large, not authorized...): find out which, one message per request.
+          for (const entry of batch) entry.alone = true;
+          queue.unshift(...batch);
+        } else {
+          failAll(batch, failure);
         }
       },
     );
@@ -165,7 +177,7 @@ export function createEventProducer(port: AcknowledgedProducer, options: EventPr
         return Promise.reject(new FanoutError('kafka_unavailable', 'Kafka is not connected; reconnecting.'));
       }
       return new Promise<void>((resolve, reject) => {
-        queue.push({ topic, message, bytes: message.value?.length ?? 0, deadline: Date.now() + produceTimeoutMs, resolve, reject });
+        queue.push({ topic, message, bytes: message.value?.length ?? 0, deadline: Date.now() + produceTimeoutMs, alone: false, resolve, reject });
         pump();
       });
     },
