@@ -71,7 +71,10 @@ export async function runDev(options: DevOptions): Promise<void> {
   say(`metrics at ${running.http.url}/metrics, health at ${running.http.url}/healthz and ${running.http.url}/readyz`);
 
   const input = { worker, tenants: loaded.value.tenants };
-  const gateway = await startGatewayBesideWorker(input, running.metrics.registry, logger, { port: options.ingestPort, force: true });
+  const gateway = await startGatewayBesideWorker(input, running.metrics.registry, logger, { port: options.ingestPort, force: true }).catch((error: unknown) => {
+    say(`ingest gateway not started (${error instanceof Error ? error.message : String(error)}); choose another port with --ingest-port`);
+    return undefined;
+  });
   const sample = curlSample(samples);
   const route = loaded.value.tenants.find((tenant) => tenant.ingest?.enabled === true && tenant.source?.signature !== undefined);
   if (gateway !== undefined && route?.source?.signature !== undefined && sample !== undefined) {

@@ -49,7 +49,7 @@ export async function startGateway(settings: GatewaySettings, options: GatewayOp
   return {
     url: server.url,
     metrics,
-    notReady: () => (producer.ready ? [] : ['ingest: kafka producer']),
+    notReady: () => (stopping !== undefined ? ['ingest: shutting down'] : producer.ready ? [] : ['ingest: kafka producer']),
     stop() {
       stopping ??= (async () => {
         const deadline = Date.now() + settings.drainTimeoutMs;

@@ -8,7 +8,7 @@ import { workerConfigSchema, type WorkerConfigInput } from '../../src/config/wor
 import { gatewaySettings } from '../../src/ingest/config.js';
 import { startGateway, type RunningGateway } from '../../src/ingest/gateway.js';
 import { createIngestMetrics } from '../../src/observability/metrics.js';
-import { postSigned, send, terraHeaders } from '../support/ingest.js';
+import { freezeBroker, postSigned, send, terraHeaders } from '../support/ingest.js';
 import { uniqueName, useKafkaBroker, type ConsumedMessage } from '../support/kafka.js';
 import { activityEvent, useCleanups, waitFor } from '../support/worker-files.js';
 import { validFixture } from '../terra/support/terra-fixtures.js';
@@ -208,14 +208,7 @@ describe('ingest gateway against the local broker', () => {
     };
 
     assert.equal((await deliver(1)).status, 200);
-    // SIGSTOP freezes the broker: connections stay open and nothing is answered, the hardest outage to notice.
-    process.kill(kafka.pid, 'SIGSTOP');
-    let resumed = false;
-    const resume = (): void => {
-      if (!resumed) process.kill(kafka.pid, 'SIGCONT');
-      resumed = true;
-    };
-    cleanups.push(async () => resume());
+    const resume = freezeBroker(kafka.pid, cleanups);
     try {
       const sentAt = Date.now();
       const during = await deliver(2);

@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { postSigned, send, spawnCli, terraHeaders, type Reply } from '../support/ingest.js';
+import { freezeBroker, postSigned, send, spawnCli, terraHeaders, type Reply } from '../support/ingest.js';
 import { uniqueName, useKafkaBroker } from '../support/kafka.js';
 import { activityEvent, useCleanups, waitFor, writeWorkerFiles } from '../support/worker-files.js';
 
@@ -76,13 +76,7 @@ describe('terra-fanout ingest (the real command)', () => {
     assert.ok(await waitFor(async () => (await gauge(metricsUrl, 'terra_fanout_ingest_in_flight_bytes')) === half, 10_000), 'the first half of the body arrived');
 
     // Freeze the broker so the second webhook waits for its acknowledgement.
-    process.kill(kafka.pid, 'SIGSTOP');
-    let resumed = false;
-    const resume = (): void => {
-      if (!resumed) process.kill(kafka.pid, 'SIGCONT');
-      resumed = true;
-    };
-    cleanups.push(async () => resume());
+    const resume = freezeBroker(kafka.pid, cleanups);
     const second = postSigned(gatewayUrl, 'acme', waiting, SECRET, { 'x-terra-trace-id': 'waiting' });
     assert.ok(await waitFor(async () => (await gauge(metricsUrl, 'terra_fanout_ingest_in_flight_bytes')) === half + waiting.length, 10_000), 'the second webhook is read and waits for Kafka');
 

@@ -46,6 +46,22 @@ export function send(url: string, options: { method?: string; headers?: Record<s
   });
 }
 
+/**
+ * Freezes a broker process with SIGSTOP: its connections stay open and nothing is answered, the
+ * hardest Kafka outage to notice. Returns the thaw (SIGCONT, idempotent), also pushed to `cleanups`
+ * so a failing test never leaves the broker stopped.
+ */
+export function freezeBroker(pid: number, cleanups: Array<() => Promise<void>>): () => void {
+  process.kill(pid, 'SIGSTOP');
+  let thawed = false;
+  const thaw = (): void => {
+    if (!thawed) process.kill(pid, 'SIGCONT');
+    thawed = true;
+  };
+  cleanups.push(async () => thaw());
+  return thaw;
+}
+
 /** A Terra-signed POST of `body` to `${base}/terra/${tenant}`. */
 export function postSigned(base: string, tenant: string, body: Buffer, secret: string, extra: Record<string, string> = {}): Promise<Reply> {
   return send(`${base}/terra/${tenant}`, { body, headers: terraHeaders(body, secret, extra) });
