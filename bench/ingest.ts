@@ -102,7 +102,7 @@ function percentile(sorted: readonly number[], fraction: number): number {
 /** The gateway process's CPU seconds so far (prom-client reads them from process.cpuUsage()). */
 async function gatewayCpuSeconds(metricsUrl: string): Promise<number> {
   const page = (await send(metricsUrl)).body;
-  const line = page.split('\n').find((candidate) => candidate.startsWith('terra_fanout_process_cpu_seconds_total '));
+  const line = page.split('\n').find((candidate) => candidate.startsWith('process_cpu_seconds_total '));
   return Number(line?.split(' ')[1] ?? Number.NaN);
 }
 

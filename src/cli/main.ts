@@ -5,7 +5,7 @@ import { formatProblem, type ConfigProblem } from '../config/config-problem.js';
 import { loadTenantFile, loadWorkerFile, loadWorkerWithTenants, validatePaths } from '../config/load-config.js';
 import { workerConfigSchema } from '../config/worker-schema.js';
 import { createLogger } from '../observability/logger.js';
-import { startWorker } from '../worker/worker.js';
+import { SHUTDOWN_MARGIN_MS, startWorker } from '../worker/worker.js';
 import { checkConnections, formatConnectionResult, tenantsOf } from './check-connections.js';
 import { checkEvents, type CheckInput } from './check-event.js';
 import { runDev } from './dev.js';
@@ -58,7 +58,8 @@ program
     // With `ingest.enabled`, the ingest gateway runs beside the lanes; both drain in parallel on SIGTERM.
     const gateway = await startGatewayBesideWorker(loaded.value, worker.metrics.registry, logger);
     const stop = async (): Promise<void> => void (await Promise.all([gateway?.stop(), worker.stop()]));
-    onShutdownSignal(stop, (message) => logger.info(message));
+    // worker.stop() resolves by the drain deadline plus SHUTDOWN_MARGIN_MS (the gateway by the drain deadline); the hard deadline is a last resort.
+    onShutdownSignal(stop, (message) => logger.info(message), loaded.value.worker.shutdown.drainTimeoutMs + SHUTDOWN_MARGIN_MS + 2_000);
     void worker.fatal.then(async (error) => {
       logger.fatal({ err: error }, 'A lane failed for good; draining the others and exiting so the worker is restarted.');
       await stop().catch(() => undefined);
