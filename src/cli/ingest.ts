@@ -11,6 +11,9 @@ import { createIngestMetrics } from '../observability/metrics.js';
 import { onShutdownSignal } from './shutdown-signal.js';
 import { version } from './version.js';
 
+/** How long after the drain deadline a shutdown that has not finished is cut short (exit 1). */
+const HARD_DEADLINE_MARGIN_MS = 5_000;
+
 /** Settings worth a warning at start: they work, but not as the operator likely meant. */
 function warnAboutSettings(worker: WorkerConfig, settings: GatewaySettings, logger: Logger): void {
   if (settings.bodyLimit > worker.budgets.maxMessageBytes) {
@@ -47,6 +50,8 @@ export async function runIngest(configPath: string): Promise<void> {
       await http.close();
     },
     (message) => logger.info(message),
+    // gateway.stop() is bounded by the drain deadline; the margin covers the producer's disconnect.
+    worker.shutdown.drainTimeoutMs + HARD_DEADLINE_MARGIN_MS,
   );
 }
 
