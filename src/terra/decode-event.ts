@@ -15,6 +15,7 @@ export interface DecodeOptions {
   headers: Readonly<Record<string, string>>;
   /** When set, the `terra-signature` / `x-terra-signature` header is verified against the raw bytes. */
   signature?: { secret: string; required: boolean; toleranceSeconds: number };
+  /** The time a signature's `t` must be within toleranceSeconds of (lanes pass the message's Kafka timestamp). */
   nowMs: number;
   /** Default true. False rejects an `s3_payload` as `s3_payload_nested` (used for fetched bodies). */
   allowPointer?: boolean;
