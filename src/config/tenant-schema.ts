@@ -49,7 +49,7 @@ const signatureSchema = strictObject({
     .int()
     .positive()
     .default(300)
-    .meta({ description: 'How far the signature timestamp may be from now, either way. Seconds.', examples: [300] }),
+    .meta({ description: 'How far the signature timestamp may be, either way, from the time of the check: now at the ingest gateway, the message\'s Kafka timestamp (when it was stored) in a lane. Seconds.', examples: [300] }),
 });
 
 const sourceSchema = strictObject({
