@@ -13,7 +13,7 @@
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -148,7 +148,11 @@ export async function runIngestBench(brokers: string[]): Promise<void> {
       headers: { 'content-type': 'application/json', 'terra-signature': computeTerraSignature(body, SECRET, Date.now() / 1000) },
       body,
     }));
-    console.log(`terra-fanout bench: ingest gateway (its own process), ${fmt(averageBytes)} B signed activity events from autocannon on 127.0.0.1, acks=all to the local broker`);
+    // The generator, the gateway and the broker share the machine: a busy machine shows in the latencies first.
+    const load = loadavg()[0] ?? 0;
+    console.log(
+      `terra-fanout bench: ingest gateway (its own process), ${fmt(averageBytes)} B signed activity events from 127.0.0.1, acks=all to the local broker (load average ${fmt(load, 1)} at the start)`,
+    );
 
     /** Runs `generate`, and reads the gateway's CPU time and the topic's size around it. */
     const measure = async (generate: () => Promise<{ rate: number; p50: number; p99: number; requests: number; ok: number; failed: number }>) => {
@@ -157,7 +161,7 @@ export async function runIngestBench(brokers: string[]): Promise<void> {
       const after = { cpu: await gatewayCpuSeconds(metricsUrl), stored: await storedCount(kafka) };
       return { ...run, cpuMicros: ((after.cpu - before.cpu) * 1e6) / Math.max(1, run.requests), lost: run.ok - (after.stored - before.stored) };
     };
-    const load = (options: { connections: number; overallRate?: number; duration: number }) =>
+    const cannon = (options: { connections: number; overallRate?: number; duration: number }) =>
       measure(async () => {
         const result = await autocannon({ url, requests, ...options });
         return { rate: result['2xx'] / result.duration, p50: result.latency.p50, p99: result.latency.p99, requests: result.requests.total, ok: result['2xx'], failed: result.non2xx + result.errors };
@@ -167,15 +171,15 @@ export async function runIngestBench(brokers: string[]): Promise<void> {
         const result = await paced(`${url}/terra/bench`, requests, rate, rate * seconds);
         return { rate: result.ok / result.seconds, p50: percentile(result.latencies, 0.5), p99: percentile(result.latencies, 0.99), requests: result.ok + result.failed, ok: result.ok, failed: result.failed };
       });
-    const line = (label: string, run: Awaited<ReturnType<typeof load>>, extra = ''): void =>
+    const line = (label: string, run: Awaited<ReturnType<typeof cannon>>, extra = ''): void =>
       console.log(
         `  ${label.padEnd(34)} ${fmt(run.rate).padStart(8)} req/s  p50 ${fmt(run.p50, 1)} ms  p99 ${fmt(run.p99, 1)} ms  gateway CPU ${fmt(run.cpuMicros)} µs/request  non-2xx or errors ${fmt(run.failed)}  2xx not in Kafka ${fmt(Math.max(0, run.lost))}${extra}`,
       );
 
-    await load({ connections: 10, overallRate: rate, duration: 2 }); // warm-up: JIT, connections, producer
-    line(`autocannon, ${fmt(rate)} req/s, ${seconds} s`, await load({ connections: 20, overallRate: rate, duration: seconds }));
+    await cannon({ connections: 10, overallRate: rate, duration: 2 }); // warm-up: JIT, connections, producer
+    line(`autocannon, ${fmt(rate)} req/s, ${seconds} s`, await cannon({ connections: 20, overallRate: rate, duration: seconds }));
     line(`steady ${fmt(rate)} req/s, ${seconds} s`, await steady());
-    const ceiling = await load({ connections: 32, duration: seconds });
+    const ceiling = await cannon({ connections: 32, duration: seconds });
     line(`autocannon, 32 connections flat out`, ceiling, `  ceiling ${fmt(ceiling.rate / rate, 1)}x the offered rate`);
   } finally {
     gateway.child.kill('SIGTERM');
