@@ -138,6 +138,9 @@ export class TenantDecoder {
   readonly #settings: DecoderSettings;
   readonly #now: () => number;
   readonly #entries = new Map<string, CacheEntry>();
+  /** Keys in insertion order (with `#head` as the start): evicting through Map iteration is slow once many keys were deleted. */
+  #order: string[] = [];
+  #head = 0;
   readonly #fetches = new Map<string, Promise<DecodedMessage>>();
   #bytes = 0;
   hits = 0;
@@ -234,18 +237,20 @@ export class TenantDecoder {
     const limit = this.#settings.cacheBytes;
     if (bytes > limit) return;
     const previous = this.#entries.get(key);
-    if (previous !== undefined) {
-      this.#entries.delete(key);
-      this.#bytes -= previous.bytes;
-    }
+    if (previous !== undefined) this.#bytes -= previous.bytes;
+    else this.#order.push(key);
     this.#entries.set(key, { decoded, timestampMs: message.timestampMs, valueLength: message.value?.length ?? -1, bytes });
     this.#bytes += bytes;
-    while (this.#bytes > limit) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done === true) break;
-      const evicted = this.#entries.get(oldest.value);
-      this.#entries.delete(oldest.value);
+    while (this.#bytes > limit && this.#head < this.#order.length) {
+      const oldest = this.#order[this.#head] as string;
+      this.#head += 1;
+      const evicted = this.#entries.get(oldest);
+      this.#entries.delete(oldest);
       this.#bytes -= evicted?.bytes ?? 0;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
+      this.#order = this.#order.slice(this.#head);
+      this.#head = 0;
     }
   }
 }

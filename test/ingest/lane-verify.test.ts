@@ -26,7 +26,7 @@ function laneDecoder(nowMs: number): TenantDecoder {
   return new TenantDecoder({
     maxMessageBytes: 1 << 20,
     signature: { secret: SECRET, required: true, toleranceSeconds: 300 },
-    s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1 << 20, timeoutMs: 1000 },
+    s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1 << 20, timeoutMs: 1000, maxExpiresInSeconds: 3600 },
     cacheBytes: 1 << 20,
     now: () => nowMs,
   });

@@ -13,45 +13,22 @@
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Kafka, logLevel } from 'kafkajs';
 import { stringify } from 'yaml';
-import { computeTerraSignature } from '../src/terra/signature.js';
-import { send, spawnCli } from '../test/support/ingest.js';
+import { computeTerraSignature } from '../../src/terra/signature.js';
+import { send, spawnCli } from '../../test/support/ingest.js';
+import { activity } from '../events.js';
+import { fmt, machineLoad, percentile } from '../measure.js';
 
 const SECRET = 'bench-ingest-secret';
 const TOPIC = 'bench-ingest';
 const rate = Number(process.env['BENCH_INGEST_RATE'] ?? 1_000);
 const seconds = Number(process.env['BENCH_INGEST_SECONDS'] ?? 10);
-const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-/** A ~1 KB activity event for one of 100 users. */
-function event(index: number): Buffer {
-  const start = new Date(Date.UTC(2026, 0, 1) + index * 60_000).toISOString();
-  const end = new Date(Date.UTC(2026, 0, 1) + index * 60_000 + 1_800_000).toISOString();
-  return Buffer.from(
-    JSON.stringify({
-      type: 'activity',
-      user: { user_id: `bench-user-${index % 100}`, provider: 'GARMIN', reference_id: `ref-${index % 100}`, scopes: 'ACTIVITY_EXPORT,HEALTH_EXPORT', active: true, last_webhook_update: '2026-07-01T09:12:33.891000+00:00' },
-      data: [
-        {
-          metadata: { summary_id: `bench-${index}`, start_time: start, end_time: end, type: 1, upload_type: 1, name: 'Morning run', city: null, country: null, timestamp_localization: 0 },
-          distance_data: { summary: { distance_meters: 5012.4, steps: 6120, floors_climbed: 3, elevation: { gain_actual_meters: 42.1, loss_actual_meters: 40.2 } } },
-          heart_rate_data: { summary: { avg_hr_bpm: 148, max_hr_bpm: 176, min_hr_bpm: 92, resting_hr_bpm: 52 } },
-          calories_data: { total_burned_calories: 512.3, net_activity_calories: 430.1, BMR_calories: 82.2 },
-          MET_data: { avg_level: 8.1, num_high_intensity_minutes: 12, num_moderate_intensity_minutes: 15, num_low_intensity_minutes: 3 },
-          movement_data: { avg_speed_meters_per_second: 2.9, max_speed_meters_per_second: 4.1, avg_cadence_rpm: 84 },
-        },
-      ],
-      version: '2022-03-16',
-    }),
-  );
-}
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 /**
  * An open-loop generator: request i is due at start + i/rate whatever happened to the others, and
@@ -91,12 +68,7 @@ async function paced(url: string, requests: ReadonlyArray<{ headers: Record<stri
     }, 1);
   });
   agent.destroy();
-  latencies.sort((a, b) => a - b);
   return { latencies, ok, failed, seconds: (performance.now() - start) / 1000 };
-}
-
-function percentile(sorted: readonly number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
 }
 
 /** The gateway process's CPU seconds so far (prom-client reads them from process.cpuUsage()). */
@@ -140,7 +112,7 @@ export async function runIngestBench(brokers: string[]): Promise<void> {
     await gateway.waitForLog((line) => line['msg'] === 'Ingest producer connected to Kafka.', 30_000);
 
     // 1,000 distinct events, signed now (valid for the tenant's 300 s tolerance), cycled by every connection.
-    const bodies = Array.from({ length: 1_000 }, (_, index) => event(index));
+    const bodies = Array.from({ length: 1_000 }, (_, index) => Buffer.from(activity(index)));
     const averageBytes = bodies.reduce((sum, body) => sum + body.length, 0) / bodies.length;
     const requests = bodies.map((body) => ({
       method: 'POST' as const,
@@ -149,10 +121,7 @@ export async function runIngestBench(brokers: string[]): Promise<void> {
       body,
     }));
     // The generator, the gateway and the broker share the machine: a busy machine shows in the latencies first.
-    const load = loadavg()[0] ?? 0;
-    console.log(
-      `terra-fanout bench: ingest gateway (its own process), ${fmt(averageBytes)} B signed activity events from 127.0.0.1, acks=all to the local broker (load average ${fmt(load, 1)} at the start)`,
-    );
+    console.log(`terra-fanout bench: ingest gateway (its own process), ${fmt(averageBytes)} B signed activity events from 127.0.0.1, acks=all to the local broker, ${machineLoad()}`);
 
     /** Runs `generate`, and reads the gateway's CPU time and the topic's size around it. */
     const measure = async (generate: () => Promise<{ rate: number; p50: number; p99: number; requests: number; ok: number; failed: number }>) => {
@@ -169,7 +138,7 @@ export async function runIngestBench(brokers: string[]): Promise<void> {
     const steady = () =>
       measure(async () => {
         const result = await paced(`${url}/terra/bench`, requests, rate, rate * seconds);
-        return { rate: result.ok / result.seconds, p50: percentile(result.latencies, 0.5), p99: percentile(result.latencies, 0.99), requests: result.ok + result.failed, ok: result.ok, failed: result.failed };
+        return { rate: result.ok / result.seconds, p50: percentile(result.latencies, 50), p99: percentile(result.latencies, 99), requests: result.ok + result.failed, ok: result.ok, failed: result.failed };
       });
     const line = (label: string, run: Awaited<ReturnType<typeof cannon>>, extra = ''): void =>
       console.log(
