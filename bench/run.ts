@@ -2,14 +2,16 @@
  * `npm run bench`: figures, never a pass/fail on time. Every scenario prints CPU microseconds per
  * message (process.cpuUsage of the worker) and the machine's load beside its rates.
  *
- * Scenarios (BENCH_SCENARIOS=engine,targets,memory,latency picks some; default all):
+ * Scenarios (BENCH_SCENARIOS=engine,targets,memory,latency,ingest picks some; default all):
  * - engine: raw kafkajs, the honest minimum, one lane, decode once per tenant (N destinations),
  *   the file destination (bench/scenarios/engine.ts);
  * - targets: each connector's target in bench/targets/ (S3 on moto, PostgreSQL, ...): one lane
  *   into it, BENCH_TARGET_EVENTS events (default 20k); BENCH_TARGETS=s3,sql runs only those;
  * - memory: large payloads against a small process budget, each case in a fresh process
  *   (bench/scenarios/memory.ts);
- * - latency: Kafka append to webhook receipt at a steady rate (bench/scenarios/latency.ts).
+ * - latency: Kafka append to webhook receipt at a steady rate (bench/scenarios/latency.ts);
+ * - ingest: the ingest gateway, ~1 KB signed webhooks at 1,000 requests/s and flat out
+ *   (bench/scenarios/ingest.ts).
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -24,6 +26,7 @@ import { activity, produce } from './events.js';
 import { laneRun } from './lane-run.js';
 import { fmt, machineLoad } from './measure.js';
 import { runEngineBench } from './scenarios/engine.js';
+import { runIngestBench } from './scenarios/ingest.js';
 import { runLatencyBench } from './scenarios/latency.js';
 import { runMemoryBench } from './scenarios/memory.js';
 
@@ -32,7 +35,7 @@ const count = Number(process.env['BENCH_EVENTS'] ?? 50_000);
 /** The reference measurement (shared/reference/kafka-test-broker.md) used 3 brokers and 64 partitions. */
 const brokerCount = Number(process.env['BENCH_BROKERS'] ?? 1);
 const partitions = Number(process.env['BENCH_PARTITIONS'] ?? 16);
-const scenarios = new Set((process.env['BENCH_SCENARIOS'] ?? 'engine,targets,memory,latency').split(',').map((name) => name.trim()));
+const scenarios = new Set((process.env['BENCH_SCENARIOS'] ?? 'engine,targets,memory,latency,ingest').split(',').map((name) => name.trim()));
 
 /** Every bench/targets/<connector>.js module, each exporting one start…BenchTarget function. */
 async function loadTargets(): Promise<Array<{ name: string; start: () => Promise<BenchTarget> }>> {
@@ -90,6 +93,7 @@ async function main(): Promise<void> {
     if (scenarios.has('targets')) await runTargets(broker.brokers, 'bench-small', avg);
     if (scenarios.has('memory')) await runMemoryBench({ kafka, brokers: broker.brokers, memoryDisk });
     if (scenarios.has('latency')) await runLatencyBench({ kafka, brokers: broker.brokers, topic: 'bench-latency' });
+    if (scenarios.has('ingest')) await runIngestBench(broker.brokers);
   } finally {
     await broker.stop();
   }

@@ -9,6 +9,7 @@ import { SHUTDOWN_MARGIN_MS, startWorker } from '../worker/worker.js';
 import { checkConnections, formatConnectionResult, tenantsOf } from './check-connections.js';
 import { checkEvents, type CheckInput } from './check-event.js';
 import { runDev } from './dev.js';
+import { runIngest, startGatewayBesideWorker } from './ingest.js';
 import { onShutdownSignal } from './shutdown-signal.js';
 import { version } from './version.js';
 
@@ -54,13 +55,26 @@ program
     const logger = createLogger(loaded.value.worker.log.level);
     logger.info({ version, config: options.config, tenants: loaded.value.tenants.map((tenant) => tenant.tenant) }, 'Starting terra-fanout.');
     const worker = await startWorker(loaded.value, { logger });
-    // worker.stop() resolves by the drain deadline plus SHUTDOWN_MARGIN_MS; the hard deadline is a last resort.
-    onShutdownSignal(() => worker.stop(), (message) => logger.info(message), loaded.value.worker.shutdown.drainTimeoutMs + SHUTDOWN_MARGIN_MS + 2_000);
+    // With `ingest.enabled`, the ingest gateway runs beside the lanes; both drain in parallel on SIGTERM.
+    const gateway = await startGatewayBesideWorker(loaded.value, worker.metrics.registry, logger);
+    const stop = async (): Promise<void> => void (await Promise.all([gateway?.stop(), worker.stop()]));
+    // worker.stop() resolves by the drain deadline plus SHUTDOWN_MARGIN_MS (the gateway by the drain deadline); the hard deadline is a last resort.
+    onShutdownSignal(stop, (message) => logger.info(message), loaded.value.worker.shutdown.drainTimeoutMs + SHUTDOWN_MARGIN_MS + 2_000);
     void worker.fatal.then(async (error) => {
       logger.fatal({ err: error }, 'A lane failed for good; draining the others and exiting so the worker is restarted.');
-      await worker.stop().catch(() => undefined);
+      await stop().catch(() => undefined);
       process.exit(1);
     });
+  });
+
+program
+  .command('ingest')
+  .description(
+    'Run the ingest gateway until SIGTERM or SIGINT: Terra POSTs webhooks to /terra/<tenant>; each is verified with the tenant\'s signing secret and produced, as received, to its topic; 2xx only once Kafka acknowledged.',
+  )
+  .requiredOption('-c, --config <worker.yaml>', 'worker config file: its ingest section, and the tenants (from tenants.dir) with ingest enabled')
+  .action(async (options: { config: string }) => {
+    await runIngest(options.config);
   });
 
 program
@@ -142,12 +156,13 @@ program
 program
   .command('dev')
   .description(
-    'Run on the embedded default: a local Kafka-protocol broker (librdkafka mock cluster), the sample tenant in config/tenants writing to the file destination, and sample Terra events fed in.',
+    'Run on the embedded default: a local Kafka-protocol broker (librdkafka mock cluster), the sample tenant in config/tenants writing to the file destination, sample Terra events fed in, and the ingest gateway (it prints a curl line posting a signed sample event).',
   )
   .option('-c, --config <worker.yaml>', 'worker config to start from', 'config/worker.yaml')
   .option('--samples <events.ndjson>', 'Terra events to feed in, one JSON per line', 'config/samples/events.ndjson')
   .option('--http-port <port>', 'port for /metrics, /healthz and /readyz', parseInteger)
-  .action(async (options: { config: string; samples: string; httpPort?: number }) => {
+  .option('--ingest-port <port>', 'port of the ingest gateway (POST /terra/<tenant>); default the worker file\'s ingest.port', parseInteger)
+  .action(async (options: { config: string; samples: string; httpPort?: number; ingestPort?: number }) => {
     await runDev(options);
   });
 

@@ -38,6 +38,19 @@ describe('loadWorkerFile', () => {
       },
       lanes: { lagIntervalMs: 5000, stallWarningMs: 60000, progressIntervalMs: 60000 },
       shutdown: { drainTimeoutMs: 15000 },
+      ingest: {
+        enabled: false,
+        host: '0.0.0.0',
+        port: 8080,
+        bodyLimit: 32 * 1024 ** 2,
+        maxInFlightBytes: 256 * 1024 ** 2,
+        headersTimeoutMs: 10000,
+        readTimeoutMs: 30000,
+        keepAliveTimeoutMs: 5000,
+        produceTimeoutMs: 5000,
+        retryAfterSeconds: 30,
+        healthcheck: 'answer',
+      },
       log: { level: 'info' },
     });
   });
