@@ -11,7 +11,9 @@ export interface Metrics {
   messagesReceived: Counter<'tenant' | 'destination'>;
   recordsReceived: Counter<'tenant' | 'destination' | 'connector'>;
   recordsDelivered: Counter<'tenant' | 'destination' | 'connector'>;
-  recordsFiltered: Counter<'tenant' | 'destination'>;
+  /** `reason` and `connector` are set by the format step (reason="format"); the lane's event/provider count sets neither yet. */
+  recordsFiltered: Counter<'tenant' | 'destination' | 'connector' | 'reason'>;
+  messagesFiltered: Counter<'tenant' | 'destination' | 'connector' | 'reason'>;
   recordsFailed: Counter<'tenant' | 'destination' | 'connector' | 'code'>;
   recordsDeadLettered: Counter<'tenant' | 'destination' | 'code'>;
   retries: Counter<'tenant' | 'destination' | 'code'>;
@@ -35,7 +37,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     messagesReceived: new Counter({ name: 'terra_fanout_messages_received_total', help: 'Kafka messages read by a lane.', labelNames: lane, registers: [registry] }),
     recordsReceived: new Counter({ name: 'terra_fanout_records_received_total', help: 'Records produced from decoded events, after the event filter.', labelNames: laneConnector, registers: [registry] }),
     recordsDelivered: new Counter({ name: 'terra_fanout_records_delivered_total', help: 'Records the destination confirmed.', labelNames: laneConnector, registers: [registry] }),
-    recordsFiltered: new Counter({ name: 'terra_fanout_records_filtered_total', help: 'Events skipped by the destination event/provider filter (committed, not delivered).', labelNames: lane, registers: [registry] }),
+    recordsFiltered: new Counter({ name: 'terra_fanout_records_filtered_total', help: 'Records dropped from a message that still gave others (provider, format); committed, not delivered.', labelNames: [...laneConnector, 'reason'], registers: [registry] }),
+    messagesFiltered: new Counter({ name: 'terra_fanout_messages_filtered_total', help: 'Messages that gave this destination nothing to write (event_type, provider, format, empty); committed without a send.', labelNames: [...laneConnector, 'reason'], registers: [registry] }),
     recordsFailed: new Counter({ name: 'terra_fanout_records_failed_total', help: 'Failed delivery attempts and rejected input, by error code.', labelNames: [...laneConnector, 'code'], registers: [registry] }),
     recordsDeadLettered: new Counter({ name: 'terra_fanout_records_dead_lettered_total', help: 'Records and messages parked in the dead-letter topic, by error code.', labelNames: [...lane, 'code'], registers: [registry] }),
     retries: new Counter({ name: 'terra_fanout_retries_total', help: 'Records scheduled for another attempt, by error code.', labelNames: [...lane, 'code'], registers: [registry] }),

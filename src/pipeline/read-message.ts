@@ -1,6 +1,8 @@
 import type { DeliveryUnit, SourcePosition } from '../records/record.js';
 import type { InboundMessage, RawHeaders } from '../kafka/kafka-client.js';
 import type { MessageOutcome, MessageReader } from '../lane/lane.js';
+import { applyFormat, type FormatDrop } from '../formats/apply-format.js';
+import type { ResolvedFormat } from '../formats/destination-format.js';
 import { explodeEvent } from '../terra/explode-event.js';
 import { readTerraEvent } from '../terra/read-event.js';
 
@@ -16,6 +18,11 @@ export interface ReaderSettings {
   providers: ReadonlySet<string> | null;
   fetch?: typeof fetch | undefined;
   now?: () => number;
+  /**
+   * The destination's format step (src/formats/), applied after the filters. Absent: records keep
+   * Terra's bytes. `onFiltered` hears about records the format cannot express (filtered, not parked).
+   */
+  format?: (ResolvedFormat & { onFiltered?: (drops: readonly FormatDrop[], wholeMessage: boolean) => void }) | undefined;
 }
 
 /** Kafka headers as the decoder sees them: lower-case names, first value, UTF-8. */
@@ -55,6 +62,11 @@ export function createMessageReader(settings: ReaderSettings): MessageReader {
         (settings.events === null || settings.events.has(record.type)) &&
         (settings.providers === null || (record.provider !== null && settings.providers.has(record.provider.toUpperCase()))),
     );
-    return { ok: true, records, filtered: records.length < all.length };
+    const filtered = records.length < all.length;
+    if (settings.format === undefined) return { ok: true, records, filtered };
+    const formatted = applyFormat(records, settings.format.format, settings.format.options);
+    if (!formatted.ok) return { ok: false, error: formatted.error };
+    if (formatted.dropped.length > 0) settings.format.onFiltered?.(formatted.dropped, formatted.wholeMessage);
+    return { ok: true, records: formatted.kept, filtered };
   };
 }

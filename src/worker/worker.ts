@@ -9,6 +9,8 @@ import { ByteBudget } from '../lane/byte-budget.js';
 import { Lane } from '../lane/lane.js';
 import { startHttpServer, type HttpServer } from '../observability/http-server.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { destinationFormatWarnings, resolveDestinationFormat } from '../formats/destination-format.js';
+import { createFormatDropReport } from '../formats/report-format-drops.js';
 import { createMessageReader } from '../pipeline/read-message.js';
 
 export interface WorkerInput {
@@ -71,6 +73,7 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
       if (connector === undefined) throw new Error(`Unknown destination type ${destinationConfig.type}; known: ${connectors.map((c) => c.type).join(', ')}`);
       const context = { tenant: tenant.tenant, destination: destinationConfig.name, logger: logger.child({ tenant: tenant.tenant, destination: destinationConfig.name }) };
       const settings = resolveDestinationSettings(tenant, destinationConfig);
+      for (const warning of destinationFormatWarnings(destinationConfig, connector)) context.logger.warn({ field: warning.path.join('.') }, warning.message);
       const client = connector.createClient(destinationConfig.config, context);
       const destination = connector.createDestination(destinationConfig.config, client, context);
       const signature = tenant.source?.signature;
@@ -82,6 +85,10 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
         events: destinationConfig.events === undefined ? null : new Set(destinationConfig.events),
         providers: destinationConfig.providers === undefined ? null : new Set(destinationConfig.providers.map((provider) => provider.toUpperCase())),
         fetch: options.fetch,
+        format: {
+          ...resolveDestinationFormat(destinationConfig, connector),
+          onFiltered: createFormatDropReport(metrics, context.logger, { tenant: tenant.tenant, destination: destinationConfig.name, connector: connector.type }),
+        },
       });
       const groupId = laneGroupId(worker.kafka.groupPrefix, tenant.tenant, destinationConfig.name);
       lanes.push(
