@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { FanoutError } from '../errors/catalogue.js';
-import type { FormatName } from '../formats/format.js';
+import type { ConnectorFormatSettings, FormatName } from '../formats/format.js';
 import type { DeliveryUnit, TerraRecord } from '../records/record.js';
 
 /** What the engine tells a connector about where it runs. */
@@ -67,6 +67,8 @@ export interface ConnectorDefinition<Config, Port> {
   formats?: readonly FormatName[];
   /** Why this config cannot carry `format` (for example fit with ndjson objects), or null. Used by validate. */
   formatProblem?(config: Config, format: FormatName): string | null;
+  /** What this config decides about the format's output (the fhir destination: transaction or batch Bundles). */
+  formatSettings?(config: Config): Partial<ConnectorFormatSettings>;
   /** Pure: where a record lands (object key, file path, URL...) for `tenant`. Used by check-event and tests. */
   locate(config: Config, record: TerraRecord, tenant: string): string;
   createClient(config: Config, context: ConnectorContext): Port;

@@ -82,6 +82,7 @@ export function resolveDestinationFormat(destination: DestinationFormatFields, c
       fhir: {
         identifierSystemBase: destination.fhir?.identifierSystemBase ?? DEFAULT_FHIR_IDENTIFIER_SYSTEM_BASE,
         maxSampleObservations: destination.fhir?.maxSampleObservations ?? DEFAULT_MAX_SAMPLE_OBSERVATIONS,
+        bundleType: connector.formatSettings?.(destination.config).fhirBundleType ?? 'collection',
       },
     },
   };

@@ -21,6 +21,18 @@ export interface FhirFormatOptions {
   identifierSystemBase: string;
   /** Most individual Observations one irregular time series becomes; the rest are counted in a note. */
   maxSampleObservations: number;
+  /**
+   * `collection` for stores (the default); `transaction` or `batch` for a FHIR server, with
+   * conditional requests so a replay updates rather than duplicates (set by the fhir destination).
+   */
+  bundleType: FhirBundleType;
+}
+
+export type FhirBundleType = 'collection' | 'transaction' | 'batch';
+
+/** What a connector's own config decides about its format's output (ConnectorDefinition.formatSettings). */
+export interface ConnectorFormatSettings {
+  fhirBundleType: FhirBundleType;
 }
 
 /** Everything a format may be configured with; each format reads its own part. */

@@ -1,12 +1,12 @@
 import type { Format } from '../format.js';
-import { collectionBundle, fhirEventTypes, mapRecord } from './map-record.js';
+import { collectionBundle, fhirEventTypes, mapRecord, requestBundle } from './map-record.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 
 /**
- * `fhir`: one FHIR R4 `collection` Bundle per record (Patient, Device, Observations), the mapping
- * documented in docs/fhir-mapping.md. The `fhir` destination sends the same resources as a
- * transaction (connectors/fhir/encode.ts).
+ * `fhir`: one FHIR R4 Bundle per record (Patient, Device, Observations), the mapping documented
+ * in docs/fhir-mapping.md: a `collection` for stores, a `transaction` (or `batch`) of conditional
+ * requests for the `fhir` destination (options.fhir.bundleType, from its config).
  */
 export const fhirFormat: Format = {
   name: 'fhir',
@@ -25,7 +25,9 @@ export const fhirFormat: Format = {
     const item = record.item;
     const userId = record.userId;
     if (item === null || userId === null) throw new Error('fhirFormat.encode called for a record it does not accept');
-    const bundle = collectionBundle(record, mapRecord(record, item, userId, options.fhir));
+    const mapped = mapRecord(record, item, userId, options.fhir);
+    const type = options.fhir.bundleType;
+    const bundle = type === 'collection' ? collectionBundle(record, mapped) : requestBundle(record, mapped, type);
     return { body: Buffer.from(JSON.stringify(bundle)), contentType: FHIR_JSON, extension: 'fhir.json' };
   },
 };

@@ -73,6 +73,48 @@ export function mapRecord(record: TerraRecord, item: Json, userId: string, optio
   return { systems, patient, device, observations: context.observations };
 }
 
+/** The identifier a resource is matched on by a server: its first identifier, as a search token. */
+function identifierQuery(resource: Patient | Device | Resource): string {
+  const identifier = 'identifier' in resource && Array.isArray(resource.identifier) ? resource.identifier[0] : undefined;
+  if (identifier?.system === undefined || identifier.value === undefined) throw new Error(`A mapped ${resource.resourceType} has no identifier`);
+  return `identifier=${encodeURIComponent(identifier.system)}|${encodeURIComponent(identifier.value)}`;
+}
+
+/** A resource without its id: a server assigns ids; conditional requests match on the identifier. */
+function withoutId<T extends Resource>(resource: T): T {
+  const copy = { ...resource };
+  delete copy.id;
+  return copy;
+}
+
+/**
+ * The Bundle a FHIR server gets for a record (`transaction`, or `batch`): the Patient and Device
+ * as conditional creates (`ifNoneExist` on the identifier: an existing Patient, with whatever the
+ * EHR knows about them, is never overwritten), every Observation as a conditional update
+ * (`PUT Observation?identifier=...`), so a replay updates the same Observations. References stay
+ * `urn:uuid:` fullUrls, which the server resolves to the matched or created resources.
+ */
+export function requestBundle(record: TerraRecord, mapped: MappedRecord, type: 'transaction' | 'batch'): Bundle {
+  const creates: BundleEntry[] = [mapped.patient, mapped.device].map((resource) => ({
+    fullUrl: `urn:uuid:${resource.id ?? ''}`,
+    resource: withoutId(resource),
+    request: { method: 'POST', url: resource.resourceType, ifNoneExist: identifierQuery(resource) },
+  }));
+  const updates: BundleEntry[] = mapped.observations.map((resource) => ({
+    fullUrl: `urn:uuid:${resource.id ?? ''}`,
+    resource: withoutId(resource),
+    request: { method: 'PUT', url: `${resource.resourceType}?${identifierQuery(resource)}` },
+  }));
+  return {
+    resourceType: 'Bundle',
+    id: deterministicUuid(`${record.identity}/bundle`),
+    identifier: { system: mapped.systems.record, value: record.identity },
+    type,
+    timestamp: record.eventTime,
+    entry: [...creates, ...updates],
+  };
+}
+
 /**
  * The `collection` Bundle stored for a record: Patient, Device, Observations, each entry's fullUrl
  * `urn:uuid:<id>`; Bundle id and identifier from the record identity.
