@@ -10,6 +10,11 @@ import type { Bundle, OperationOutcomeIssue, Resource, SearchParameter, Structur
 
 let profiles: Map<string, StructureDefinition> | undefined;
 
+/** Indexes the R4 StructureDefinitions, search parameters and vital-signs profiles once (Medplum's global index). */
+export function loadFhirDefinitions(): Map<string, StructureDefinition> {
+  return load();
+}
+
 function load(): Map<string, StructureDefinition> {
   if (profiles !== undefined) return profiles;
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
