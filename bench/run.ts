@@ -6,7 +6,8 @@
  * 2. Each connector's target in bench/targets/ (S3 on moto, PostgreSQL, ...): one lane into it,
  *    BENCH_TARGET_EVENTS events (default 20k), records/s and the ratio to the raw consumer.
  *    BENCH_TARGETS=s3,sql runs only those.
- * 3. 30 MB activity payloads (gzip on the wire, the mock keeps 5 MiB per partition) through a lane
+ * 3. Encoding cost per format (terra, fhir, fit), bench/formats.ts.
+ * 4. 30 MB activity payloads (gzip on the wire, the mock keeps 5 MiB per partition) through a lane
  *    with a small process budget, showing peak RSS against the budget.
  */
 import { existsSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { startLocalBroker } from '../src/dev/local-broker.js';
 import { applyLibrdkafkaMockCompat } from '../src/kafka/librdkafka-mock-compat.js';
 import { startWorker } from '../src/worker/worker.js';
 import type { BenchTarget } from './bench-target.js';
+import { runFormatBench } from './formats.js';
 
 const MiB = 1024 * 1024;
 const count = Number(process.env['BENCH_EVENTS'] ?? 50_000);
@@ -255,6 +257,8 @@ async function main(): Promise<void> {
         await target.stop();
       }
     }
+
+    await runFormatBench();
 
     if (bigCount > 0) {
       const bigSize = 30 * MiB;
