@@ -3,7 +3,6 @@ import { defaultObjectKey } from '../../connectors/shared/object-key.js';
 import type { TenantConfig } from '../config/tenant-schema.js';
 import type { WorkerConfig } from '../config/worker-schema.js';
 import type { InboundMessage } from '../kafka/kafka-client.js';
-import type { FormatDrop } from '../formats/apply-format.js';
 import { resolveDestinationFormat } from '../formats/destination-format.js';
 import { encodingOf } from '../formats/record-encoding.js';
 import { createMessageReader } from '../pipeline/read-message.js';
@@ -82,18 +81,14 @@ export async function checkEvents(inputs: readonly CheckInput[], options: CheckO
       const connector = findConnector(destination.type);
       if (connector === undefined) continue;
       const unit = connector.unit(destination.config);
-      const formatDrops = new Map<string, string>();
       const resolved = resolveDestinationFormat(destination, connector);
-      const onFiltered = (drops: readonly FormatDrop[]): void => {
-        for (const drop of drops) formatDrops.set(drop.record.identity, `filtered out (format ${resolved.format.name}: ${drop.reason})`);
-      };
       const wanted = createMessageReader({
         ...base,
         signature: signatureSetting,
         unit,
         events: destination.events === undefined ? null : new Set(destination.events),
         providers: destination.providers === undefined ? null : new Set(destination.providers.map((provider) => provider.toUpperCase())),
-        format: { ...resolved, onFiltered },
+        format: resolved,
       });
       const result = await wanted(message);
       if (!result.ok) {
@@ -103,6 +98,7 @@ export async function checkEvents(inputs: readonly CheckInput[], options: CheckO
       // An `event` destination gets the whole event once (one record); a `record` one, each item.
       // The records come back encoded in the destination's format, which sets their extension.
       const whole = unit === 'event' ? result.records[0] : undefined;
+      const formatDrops = new Map(result.formatDrops.map((drop) => [drop.record.identity, `filtered out (format ${resolved.format.name}: ${drop.reason})`]));
       const encodedByIdentity = new Map(result.records.map((record) => [record.identity, record]));
       const describe = (encoded: TerraRecord | undefined, identity: string): { location: string; encoded?: EncodedLine } => {
         if (encoded === undefined) return { location: formatDrops.get(identity) ?? 'filtered out' };

@@ -49,40 +49,35 @@ describe('the format step', () => {
     assert.equal(result.error.message, 'The fhir format failed to encode a daily record (TypeError).');
   });
 
-  it('read-message encodes for the destination and reports what the format filtered; the report counts and logs it', async () => {
-    const metrics = createMetrics({ defaultMetrics: false });
-    const lines: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
-    const labels = { tenant: 'acme', destination: 'garmin-files', connector: 's3' };
+  it('read-message encodes for the destination and says what the format filtered; the report counts records and logs once per type', async () => {
     const read = createMessageReader({
       maxMessageBytes: 1 << 20,
       s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1024, timeoutMs: 1000 },
       unit: 'record',
       events: null,
       providers: null,
-      format: { format: formats.fit, options, onFiltered: createFormatDropReport(metrics, logger, labels) },
+      format: { format: formats.fit, options },
     });
     const activity = await read(messageOf(await readFile(join(validFixturesDir, 'activity.json'))));
-    assert.ok(activity.ok && activity.records.length === 2 && activity.records.every((record) => record.encoding?.format === 'fit' && record.body.subarray(8, 12).toString('latin1') === '.FIT'));
-    for (const name of ['sleep.json', 'daily.json']) {
-      const outcome = await read(messageOf(await readFile(join(validFixturesDir, name))));
-      assert.ok(outcome.ok && outcome.records.length === 0 && !outcome.filtered, `${name}: nothing to write, committed without a send`);
-    }
-    const filtered = async (name: string) => (await metrics.registry.getSingleMetric(name)?.get())?.values.map((value) => [value.labels['reason'], value.value]);
-    assert.deepEqual(await filtered('terra_fanout_messages_filtered_total'), [['format', 2]]);
-    const logged = lines.filter((line) => typeof line['msg'] === 'string' && (line['msg'] as string).includes('cannot express'));
-    assert.deepEqual(logged.map((line) => [line['level'], line['type']]), [[30, 'sleep'], [20, 'sleep'], [30, 'daily'], [20, 'daily']]);
-    assert.ok(logged.every((line) => line['destination'] === 'garmin-files' && typeof line['reason'] === 'string'));
-  });
+    assert.ok(activity.ok && activity.records.length === 2 && activity.formatDrops.length === 0);
+    assert.ok(activity.records.every((record) => record.encoding?.format === 'fit' && record.body.subarray(8, 12).toString('latin1') === '.FIT'));
+    const sleep = await read(messageOf(await readFile(join(validFixturesDir, 'sleep.json'))));
+    assert.ok(sleep.ok && sleep.records.length === 0 && sleep.filtered === 'format', 'nothing to write: the message is filtered for reason format');
+    assert.deepEqual(sleep.formatDrops.map((drop) => drop.reason), ['the fit format writes activity files; a sleep record is not an activity', 'the fit format writes activity files; a sleep record is not an activity']);
 
-  it('a message with some records a format cannot express counts those records, not the message', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
-    const report = createFormatDropReport(metrics, pino({ level: 'silent' }), { tenant: 'acme', destination: 'd', connector: 'file' });
-    const [sleep, nap] = await fixtureRecords('sleep.json');
-    assert.ok(sleep !== undefined && nap !== undefined);
-    report([{ record: sleep, reason: 'r' }, { record: nap, reason: 'r' }], false);
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const report = createFormatDropReport(metrics, logger, { tenant: 'acme', destination: 'garmin-files', connector: 's3' });
+    report(sleep.formatDrops, true);
+    const [night] = sleep.formatDrops;
+    assert.ok(night !== undefined);
+    report([night], false);
     const values = (await metrics.registry.getSingleMetric('terra_fanout_records_filtered_total')?.get())?.values;
-    assert.deepEqual(values?.map((value) => [value.labels, value.value]), [[{ tenant: 'acme', destination: 'd', connector: 'file', reason: 'format' }, 2]]);
+    assert.deepEqual(values?.map((value) => [value.labels, value.value]), [[{ tenant: 'acme', destination: 'garmin-files', connector: 's3', reason: 'format' }, 1]], 'a whole message is the lane\'s to count; records dropped beside others are counted here');
+    const logged = lines.filter((line) => typeof line['msg'] === 'string' && (line['msg'] as string).includes('cannot express'));
+    assert.deepEqual(logged.map((line) => [line['level'], line['type']]), [[30, 'sleep'], [20, 'sleep'], [20, 'sleep']]);
+    assert.ok(logged.every((line) => line['destination'] === 'garmin-files' && typeof line['reason'] === 'string'));
   });
 
   it('keys and file names take the format’s extension', () => {

@@ -2,19 +2,20 @@
  * Encoding cost per record for each format (terra, fhir, fit), so a user can size a FHIR or FIT
  * lane: records/s and CPU microseconds per record (process.cpuUsage) for the encoder alone, on a
  * ~1.2 KB activity without samples (the lane bench's event), an hour-long activity with 1 Hz
- * samples, and the daily, body and sleep fixtures. Part of `npm run bench` (bench/run.ts); alone:
- * `node dist/bench/formats.js`. Figures only, never a pass or fail.
+ * samples, and the daily, body and sleep fixtures. `npm run bench` runs it (BENCH_SCENARIOS=formats
+ * alone, needing no broker). Figures only, never a pass or fail.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { applyFormat } from '../src/formats/apply-format.js';
-import { formats } from '../src/formats/formats.js';
-import type { FormatOptions } from '../src/formats/format.js';
-import type { InboundMessage } from '../src/kafka/kafka-client.js';
-import { createMessageReader } from '../src/pipeline/read-message.js';
-import type { TerraRecord } from '../src/records/record.js';
+import { applyFormat } from '../../src/formats/apply-format.js';
+import { formats } from '../../src/formats/formats.js';
+import type { FormatOptions } from '../../src/formats/format.js';
+import type { InboundMessage } from '../../src/kafka/kafka-client.js';
+import { createMessageReader } from '../../src/pipeline/read-message.js';
+import type { TerraRecord } from '../../src/records/record.js';
+import { cpuMicros, fmt, machineLoad } from '../measure.js';
 
-const fixtures = fileURLToPath(new URL('../../test/fixtures/terra/valid/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../../../test/fixtures/terra/valid/', import.meta.url));
 const options: FormatOptions = { fhir: { identifierSystemBase: 'urn:terra-fanout', maxSampleObservations: 1000, bundleType: 'collection' } };
 /** Keep each measurement near this long, so fast and slow encoders are measured alike. */
 const TARGET_MS = Number(process.env['BENCH_FORMAT_MS'] ?? 1500);
@@ -53,15 +54,13 @@ async function recordsOf(value: Buffer): Promise<TerraRecord[]> {
   return outcome.records;
 }
 
-const fmt = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
 export async function runFormatBench(): Promise<void> {
   const inputs: { label: string; records: TerraRecord[] }[] = [
     { label: 'activity, summary only', records: await recordsOf(activityEvent(0)) },
     { label: 'activity, 1 h of 1 Hz samples', records: await recordsOf(activityEvent(3600)) },
     ...(await Promise.all(['daily.json', 'body.json', 'sleep.json'].map(async (name) => ({ label: name.replace('.json', ''), records: await recordsOf(await readFile(`${fixtures}${name}`)) })))),
   ];
-  console.log(`terra-fanout bench: encoding cost per record and format (encoder only, one core), Node ${process.version}`);
+  console.log(`terra-fanout bench: encoding cost per record and format (encoder only, one core), Node ${process.version}, ${machineLoad()}`);
   for (const input of inputs) {
     const inBytes = input.records.reduce((sum, record) => sum + record.body.length, 0) / input.records.length;
     for (const format of Object.values(formats)) {
@@ -78,20 +77,18 @@ export async function runFormatBench(): Promise<void> {
       };
       once(); // warm up
       let encoded = 0;
-      const cpuBefore = process.cpuUsage();
+      const cpuBefore = cpuMicros();
       const started = process.hrtime.bigint();
       while (Number(process.hrtime.bigint() - started) / 1e6 < TARGET_MS) {
         once();
         encoded += accepted.length;
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const cpu = process.cpuUsage(cpuBefore);
-      const cpuMicros = (cpu.user + cpu.system) / encoded;
+      const cpuPerRecord = (cpuMicros() - cpuBefore) / encoded;
       console.log(
-        `  ${input.label.padEnd(30)} ${format.name.padEnd(5)} ${fmt(encoded / seconds).padStart(10)} rec/s  ${fmt(cpuMicros, 1).padStart(9)} µs CPU/rec  ${fmt(inBytes).padStart(7)} B in  ${fmt(outBytes).padStart(7)} B out`,
+        `  ${input.label.padEnd(30)} ${format.name.padEnd(5)} ${fmt(encoded / seconds).padStart(10)} rec/s  ${fmt(cpuPerRecord, 1).padStart(9)} µs CPU/rec  ${fmt(inBytes).padStart(7)} B in  ${fmt(outBytes).padStart(7)} B out`,
       );
     }
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await runFormatBench();
