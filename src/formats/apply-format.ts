@@ -1,6 +1,6 @@
 import { FanoutError } from '../errors/catalogue.js';
 import type { TerraRecord } from '../records/record.js';
-import { EncodedRecord } from './encoded-record.js';
+import { encodedRecord } from './encoded-record.js';
 import type { Format, FormatOptions } from './format.js';
 
 /** A record the destination's format cannot express, and why. */
@@ -36,7 +36,7 @@ export function applyFormat(records: readonly TerraRecord[], format: Format, opt
     }
     try {
       const encoded = format.encode(record, options);
-      kept.push(new EncodedRecord(record, encoded.body, { format: format.name, contentType: encoded.contentType, extension: encoded.extension }));
+      kept.push(encodedRecord(record, encoded.body, { format: format.name, contentType: encoded.contentType, extension: encoded.extension }));
     } catch (error) {
       const name = error instanceof Error ? error.name : typeof error;
       return { ok: false, error: new FanoutError('internal_error', `The ${format.name} format failed to encode a ${record.type} record (${name}).`, { cause: error }) };

@@ -1,9 +1,9 @@
 import type { Observation, ObservationComponent, Reference } from '@medplum/fhirtypes';
 import { terraActivityTypeTitle } from '../terra-activity-types.js';
-import { block, instantAt, list, num, str, type Json } from '../terra-values.js';
-import { TERRA_ACTIVITY_TYPES, codes, profiles, units } from './codes.js';
-import { addObservation, addQuantity, addSeries, component, type MappingContext } from './observations.js';
-import { points } from './points.js';
+import { block, instantAt, num, str, type Json } from '../terra-values.js';
+import { TERRA_ACTIVITY_TYPES, codes, units } from './codes.js';
+import { addObservation, component, type MappingContext } from './observations.js';
+import { averageOxygenSaturation, heartRateSeries, heartRateVariability, restingHeartRate } from './vitals.js';
 
 /**
  * An activity: one `Exercise activity` panel (73985-4, category activity) with its type, period
@@ -21,25 +21,10 @@ export function mapActivity(context: MappingContext, item: Json): void {
   const heartSummary = block(heart, 'summary');
   const heartDetailed = block(heart, 'detailed');
   const members: Reference<Observation>[] = [
-    ...addSeries(context, {
-      role: 'heart-rate',
-      codes: [codes.heartRate],
-      category: 'vital-signs',
-      unit: units.perMinute,
-      pointProfile: profiles.heartRate,
-      points: points(list(heartDetailed, 'hr_samples'), 'bpm'),
-    }),
-    ...addQuantity(context, { role: 'resting-heart-rate', codes: [codes.restingHeartRate], category: 'vital-signs', effective: period, value: num(heartSummary, 'resting_hr_bpm'), unit: units.perMinute }),
-    ...addQuantity(context, { role: 'hrv-sdnn', codes: [codes.hrvSdnn], category: 'vital-signs', effective: period, value: num(heartSummary, 'avg_hrv_sdnn'), unit: units.millisecond }),
-    ...addQuantity(context, { role: 'hrv-rmssd', codes: [codes.hrvRmssd], category: 'vital-signs', effective: period, value: num(heartSummary, 'avg_hrv_rmssd'), unit: units.millisecond }),
-    ...addQuantity(context, {
-      role: 'oxygen-saturation',
-      codes: [codes.oxygenSaturation, codes.oxygenSaturationPulseOximetry],
-      category: 'vital-signs',
-      effective: period,
-      value: num(block(item, 'oxygen_data'), 'avg_saturation_percentage'),
-      unit: units.percent,
-    }),
+    ...heartRateSeries(context, heartDetailed),
+    ...restingHeartRate(context, period, heartSummary),
+    ...heartRateVariability(context, period, heartSummary),
+    ...averageOxygenSaturation(context, period, block(item, 'oxygen_data')),
   ];
 
   const distanceSummary = block(block(item, 'distance_data'), 'summary');

@@ -2,6 +2,7 @@ import { block, instantAt, list, num, type Json } from '../terra-values.js';
 import { codes, profiles, units } from './codes.js';
 import { addObservation, addQuantity, addSeries, quantity, type MappingContext } from './observations.js';
 import { points } from './points.js';
+import { averageOxygenSaturation, heartRateSeries, oxygenSaturationSeries, restingHeartRate } from './vitals.js';
 
 /** Terra's OxygenSaturationType: 0 blood (SpO2), 1 muscle (SmO2, not a vital sign; left out). */
 const MUSCLE_SATURATION = 1;
@@ -64,31 +65,10 @@ export function mapBody(context: MappingContext, item: Json): void {
     points: points(list(block(item, 'glucose_data'), 'blood_glucose_samples'), 'blood_glucose_mg_per_dL'),
   });
   const oxygen = block(item, 'oxygen_data');
-  addSeries(context, {
-    role: 'oxygen-saturation',
-    codes: [codes.oxygenSaturation, codes.oxygenSaturationPulseOximetry],
-    category: 'vital-signs',
-    unit: units.percent,
-    pointProfile: profiles.oxygenSaturation,
-    points: points(list(oxygen, 'saturation_samples').filter((sample) => num(sample, 'type') !== MUSCLE_SATURATION), 'percentage'),
-  });
-  addQuantity(context, {
-    role: 'oxygen-saturation/average',
-    codes: [codes.oxygenSaturation, codes.oxygenSaturationPulseOximetry],
-    category: 'vital-signs',
-    effective: day,
-    value: num(oxygen, 'avg_saturation_percentage'),
-    unit: units.percent,
-  });
+  oxygenSaturationSeries(context, list(oxygen, 'saturation_samples').filter((sample) => num(sample, 'type') !== MUSCLE_SATURATION));
+  averageOxygenSaturation(context, day, oxygen, 'oxygen-saturation/average');
 
   const heart = block(block(item, 'heart_data'), 'heart_rate_data');
-  addSeries(context, {
-    role: 'heart-rate',
-    codes: [codes.heartRate],
-    category: 'vital-signs',
-    unit: units.perMinute,
-    pointProfile: profiles.heartRate,
-    points: points(list(block(heart, 'detailed'), 'hr_samples'), 'bpm'),
-  });
-  addQuantity(context, { role: 'resting-heart-rate', codes: [codes.restingHeartRate], category: 'vital-signs', effective: day, value: num(block(heart, 'summary'), 'resting_hr_bpm'), unit: units.perMinute });
+  heartRateSeries(context, block(heart, 'detailed'));
+  restingHeartRate(context, day, block(heart, 'summary'));
 }

@@ -1,7 +1,7 @@
-import { block, instantAt, list, num, type Json } from '../terra-values.js';
-import { codes, profiles, units } from './codes.js';
-import { addObservation, addQuantity, addSeries, component, type MappingContext } from './observations.js';
-import { points } from './points.js';
+import { block, instantAt, num, type Json } from '../terra-values.js';
+import { codes, units } from './codes.js';
+import { addObservation, component, type MappingContext } from './observations.js';
+import { averageOxygenSaturation, heartRateSeries, restingHeartRate } from './vitals.js';
 
 /**
  * A daily record: a `daily-summary` panel (terra-fanout code; LOINC has none for a whole day)
@@ -17,23 +17,9 @@ export function mapDaily(context: MappingContext, item: Json): void {
   const heartSummary = block(heart, 'summary');
 
   const members = [
-    ...addQuantity(context, { role: 'resting-heart-rate', codes: [codes.restingHeartRate], category: 'vital-signs', effective: day, value: num(heartSummary, 'resting_hr_bpm'), unit: units.perMinute }),
-    ...addSeries(context, {
-      role: 'heart-rate',
-      codes: [codes.heartRate],
-      category: 'vital-signs',
-      unit: units.perMinute,
-      pointProfile: profiles.heartRate,
-      points: points(list(block(heart, 'detailed'), 'hr_samples'), 'bpm'),
-    }),
-    ...addQuantity(context, {
-      role: 'oxygen-saturation',
-      codes: [codes.oxygenSaturation, codes.oxygenSaturationPulseOximetry],
-      category: 'vital-signs',
-      effective: day,
-      value: num(block(item, 'oxygen_data'), 'avg_saturation_percentage'),
-      unit: units.percent,
-    }),
+    ...restingHeartRate(context, day, heartSummary),
+    ...heartRateSeries(context, block(heart, 'detailed')),
+    ...averageOxygenSaturation(context, day, block(item, 'oxygen_data')),
   ];
 
   const distance = block(item, 'distance_data');

@@ -3,6 +3,7 @@ import { codes, profiles, units } from './codes.js';
 import { secondsToMinutes } from './map-daily.js';
 import { addObservation, addQuantity, addSeries, component, quantity, type MappingContext } from './observations.js';
 import { points } from './points.js';
+import { averageOxygenSaturation, heartRateSeries, heartRateVariability, oxygenSaturationSeries, restingHeartRate } from './vitals.js';
 
 /**
  * A sleep record: a `Sleep duration` Observation (93832-4, the time asleep) whose components are
@@ -22,17 +23,9 @@ export function mapSleep(context: MappingContext, item: Json): void {
   const saturation = block(respiration, 'oxygen_saturation_data');
   const members = [
     ...addQuantity(context, { role: 'heart-rate-mean', codes: [codes.heartRateMean], category: 'vital-signs', effective: night, value: num(heartSummary, 'avg_hr_bpm'), unit: units.perMinute }),
-    ...addQuantity(context, { role: 'resting-heart-rate', codes: [codes.restingHeartRate], category: 'vital-signs', effective: night, value: num(heartSummary, 'resting_hr_bpm'), unit: units.perMinute }),
-    ...addQuantity(context, { role: 'hrv-sdnn', codes: [codes.hrvSdnn], category: 'vital-signs', effective: night, value: num(heartSummary, 'avg_hrv_sdnn'), unit: units.millisecond }),
-    ...addQuantity(context, { role: 'hrv-rmssd', codes: [codes.hrvRmssd], category: 'vital-signs', effective: night, value: num(heartSummary, 'avg_hrv_rmssd'), unit: units.millisecond }),
-    ...addSeries(context, {
-      role: 'heart-rate',
-      codes: [codes.heartRate],
-      category: 'vital-signs',
-      unit: units.perMinute,
-      pointProfile: profiles.heartRate,
-      points: points(list(block(heart, 'detailed'), 'hr_samples'), 'bpm'),
-    }),
+    ...restingHeartRate(context, night, heartSummary),
+    ...heartRateVariability(context, night, heartSummary),
+    ...heartRateSeries(context, block(heart, 'detailed')),
     ...addQuantity(context, { role: 'respiratory-rate', codes: [codes.respiratoryRate], category: 'vital-signs', effective: night, value: num(breaths, 'avg_breaths_per_min'), unit: units.breathsPerMinute }),
     ...addSeries(context, {
       role: 'respiratory-rate',
@@ -42,22 +35,8 @@ export function mapSleep(context: MappingContext, item: Json): void {
       pointProfile: profiles.respiratoryRate,
       points: points(list(breaths, 'samples'), 'breaths_per_min'),
     }),
-    ...addQuantity(context, {
-      role: 'oxygen-saturation',
-      codes: [codes.oxygenSaturation, codes.oxygenSaturationPulseOximetry],
-      category: 'vital-signs',
-      effective: night,
-      value: num(saturation, 'avg_saturation_percentage'),
-      unit: units.percent,
-    }),
-    ...addSeries(context, {
-      role: 'oxygen-saturation',
-      codes: [codes.oxygenSaturation, codes.oxygenSaturationPulseOximetry],
-      category: 'vital-signs',
-      unit: units.percent,
-      pointProfile: profiles.oxygenSaturation,
-      points: points(list(saturation, 'samples'), 'percentage'),
-    }),
+    ...averageOxygenSaturation(context, night, saturation),
+    ...oxygenSaturationSeries(context, list(saturation, 'samples')),
   ];
 
   const durations = block(item, 'sleep_durations_data');
