@@ -26,6 +26,8 @@ import { laneRun } from './lane-run.js';
 import { fmt, machineLoad } from './measure.js';
 import { runEngineBench } from './scenarios/engine.js';
 import { runFormatBench } from './scenarios/formats.js';
+import { runLatencyBench } from './scenarios/latency.js';
+import { runMemoryBench } from './scenarios/memory.js';
 
 const MiB = 1024 * 1024;
 const count = Number(process.env['BENCH_EVENTS'] ?? 50_000);
@@ -78,7 +80,8 @@ async function main(): Promise<void> {
   if (scenarios.has('formats')) await runFormatBench();
   if (![...scenarios].some((name) => name !== 'formats')) return;
   applyLibrdkafkaMockCompat();
-  const broker = await startLocalBroker({ brokers: brokerCount, topics: [{ name: 'bench-small', partitions }] });
+  const bigCount = Number(process.env['BENCH_BIG_EVENTS'] ?? 8);
+  const broker = await startLocalBroker({ brokers: brokerCount, topics: [{ name: 'bench-small', partitions }, { name: 'bench-big', partitions: Math.max(1, bigCount) }, { name: 'bench-backlog', partitions: 64 }] });
   const kafka = new Kafka({ clientId: 'bench', brokers: broker.brokers, logLevel: logLevel.ERROR });
   try {
     const values = Array.from({ length: count }, (_, index) => activity(index));
@@ -89,6 +92,8 @@ async function main(): Promise<void> {
     const memoryDisk = process.env['BENCH_MEMORY_DIR'] ?? '/dev/shm';
     if (scenarios.has('engine')) await runEngineBench({ kafka, brokers: broker.brokers, topic: 'bench-small', count, avgBytes: avg, disk, memoryDisk });
     if (scenarios.has('targets')) await runTargets(broker.brokers, 'bench-small', avg);
+    if (scenarios.has('memory')) await runMemoryBench({ kafka, brokers: broker.brokers, memoryDisk });
+    if (scenarios.has('latency')) await runLatencyBench({ kafka, brokers: broker.brokers });
   } finally {
     await broker.stop();
   }

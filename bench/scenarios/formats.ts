@@ -47,7 +47,7 @@ function activityEvent(samplesPerSecondForSeconds: number): Buffer {
 }
 
 async function recordsOf(value: Buffer): Promise<TerraRecord[]> {
-  const read = createMessageReader({ maxMessageBytes: 64 << 20, s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1, timeoutMs: 1 }, unit: 'record', events: null, providers: null });
+  const read = createMessageReader({ maxMessageBytes: 64 << 20, s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1, timeoutMs: 1, maxExpiresInSeconds: 3600 }, unit: 'record', events: null, providers: null });
   const message: InboundMessage = { topic: 'bench', partition: 0, offset: '0', timestampMs: Date.UTC(2026, 0, 2), key: null, value, headers: {}, sizeBytes: value.length };
   const outcome = await read(message);
   if (!outcome.ok) throw new Error(`bench input rejected: ${outcome.error.code}`);

@@ -12,6 +12,8 @@ export const webhookConnector: ConnectorDefinition<WebhookConfig, WebhookPort> =
   configSchema: webhookConfigSchema,
   unit: (config) => config.unit,
   formats: ['terra', 'fhir', 'fit'],
+  // Each record is its own request: waiting to gather a batch only adds latency (Terra-to-app p99).
+  batchDefaults: { lingerMs: 5 },
   locate: (config, record) => webhookLocation(config, record),
   createClient: (config) => createWebhookClient({ secret: config.secret, headers: config.headers }),
   createDestination: (config, client, context) => createWebhookDestination(config, client, context),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { allowedHostProblem, defaultAllowedHosts } from '../terra/allowed-hosts.js';
 import { byteSizeSchema } from './byte-size.js';
 import { secretString } from './secret-schema.js';
 import { strictObject } from './strict-object.js';
@@ -86,7 +87,10 @@ const kafkaSchema = strictObject({
   requestTimeoutMs: milliseconds('How long to wait for a broker to answer a request.', 30000),
   sessionTimeoutMs: milliseconds('A lane consumer that sends no heartbeat for this long leaves its group and its partitions move.', 30000),
   heartbeatIntervalMs: milliseconds('How often a lane consumer heartbeats to its group coordinator. Keep well under sessionTimeoutMs.', 3000),
-  maxWaitTimeMs: milliseconds('Longest a fetch waits on the broker for new messages.', 500),
+  maxWaitTimeMs: milliseconds(
+    'Longest a fetch waits on the broker when there are no new messages (a broker answers at once when there are). Lower means faster delivery after an idle spell and more idle requests: each lane makes about 1000/maxWaitTimeMs fetches per second while idle.',
+    100,
+  ),
   fromBeginning: z
     .boolean()
     .default(true)
@@ -123,20 +127,44 @@ const tenantsSchema = strictObject({
     .meta({ description: 'Folder of tenant files (*.yaml, *.yml), relative to this worker file. Loaded as an absolute path.', examples: ['tenants', '/etc/terra-fanout/tenants'] }),
 });
 
-const HOST_PATTERN = /^(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+const allowedHostSchema = z
+  .string()
+  .superRefine((entry, ctx) => {
+    const problem = allowedHostProblem(entry);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .meta({
+    description:
+      'One place an s3_payload URL may point at: `host` (its scheme\'s default port only), `host:port`, `*.suffix` (any name below suffix), `*.suffix:port` or `[ipv6]:port`, each optionally followed by a `/path-prefix` the URL path must start with (for path-style bucket URLs).',
+    examples: ['storage.googleapis.com/terra-services-p-bkt-payloads', 'my-bucket.s3.eu-west-1.amazonaws.com', '*.blob.core.windows.net', 'minio.internal:9000'],
+  });
 
 const s3PayloadSchema = strictObject({
   allowedHosts: z
-    .array(z.string().regex(HOST_PATTERN, 'expected a host name, optionally starting with *. to match its subdomains'))
-    .default(['*.amazonaws.com', 'storage.googleapis.com', '*.storage.googleapis.com', '*.blob.core.windows.net'])
-    .meta({ description: 'Hosts an s3_payload `url` may point at; the payload is fetched only from these. `*.example.com` matches any subdomain of example.com.', examples: [['*.amazonaws.com', 'storage.googleapis.com']] }),
+    .array(allowedHostSchema)
+    .default([...defaultAllowedHosts])
+    .meta({
+      description:
+        "Where an s3_payload `url` may point; the payload is fetched only from a URL matching an entry. The default is Terra's own payload bucket on Google Cloud Storage (path-style and virtual-hosted). Setting the list replaces the default: keep its entries and add e.g. your own bucket when Terra uploads payloads to it (`my-bucket.s3.eu-west-1.amazonaws.com` or `s3.eu-west-1.amazonaws.com/my-bucket`).",
+      examples: [[...defaultAllowedHosts, 'my-bucket.s3.eu-west-1.amazonaws.com']],
+    }),
   allowHttp: z.boolean().default(false).meta({ description: 'Allow plain http:// payload URLs. Only for local test servers.', examples: [false] }),
   maxBytes: byteSizeSchema('Largest payload fetched for an s3_payload pointer; a bigger one is dead-lettered.', '64MiB').prefault('64MiB'),
   timeoutMs: milliseconds('How long one payload fetch may take.', 30000),
   maxRetryMs: milliseconds(
-    'How long a payload fetch that fails with a 5xx, a network error or a timeout is retried (only that message\'s partition waits) before the message is dead-lettered as s3_payload_unavailable.',
+    'How long a payload fetch that fails retryably (5xx, 408, 429, a network error or a timeout) is retried (only that message\'s partition waits) before the message is dead-lettered as s3_payload_unavailable.',
     300000,
   ),
+  maxExpiresInSeconds: z
+    .number()
+    .int()
+    .positive()
+    .default(3600)
+    .meta({
+      description:
+        "The most seconds of a pointer's `expires_in` believed (counted from the Kafka timestamp). Terra documents 300-600 s; a pointer claiming longer is treated as expired after this many seconds, so a replayed or forged pointer cannot keep a URL alive for days.",
+      examples: [3600],
+    }),
 });
 
 const lanesSchema = strictObject({

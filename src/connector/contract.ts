@@ -69,6 +69,11 @@ export interface ConnectorDefinition<Config, Port> {
   formatProblem?(config: Config, format: FormatName): string | null;
   /** What this config decides about the format's output (the fhir destination: transaction or batch Bundles). */
   formatSettings?(config: Config): Partial<ConnectorFormatSettings>;
+  /**
+   * Batch settings this type prefers over the built-in ones (a tenant or destination setting still
+   * wins): e.g. a short linger for a destination that sends each record on its own request.
+   */
+  batchDefaults?: { maxRecords?: number; maxBytes?: number; lingerMs?: number };
   /** Pure: where a record lands (object key, file path, URL...) for `tenant`. Used by check-event and tests. */
   locate(config: Config, record: TerraRecord, tenant: string): string;
   createClient(config: Config, context: ConnectorContext): Port;

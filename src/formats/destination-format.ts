@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { strictObject } from '../config/strict-object.js';
 import type { AnyConnectorDefinition } from '../connector/contract.js';
-import { eventTypes } from '../terra/event-types.js';
+import { deliverableEventTypes } from '../terra/event-types.js';
 import { formats } from './formats.js';
 import type { Format, FormatName, FormatOptions } from './format.js';
 
@@ -113,7 +113,7 @@ export function destinationFormatWarnings(destination: DestinationFormatFields, 
   const { format } = resolveDestinationFormat(destination, connector);
   const encodable = format.eventTypes;
   if (encodable === null) return [];
-  const wanted = destination.events ?? eventTypes;
+  const wanted = destination.events ?? deliverableEventTypes;
   const lost = wanted.filter((type) => !encodable.has(type));
   if (lost.length === 0) return [];
   const can = [...encodable].join(', ');

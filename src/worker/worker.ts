@@ -114,7 +114,13 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     const decoder = new TenantDecoder({
       maxMessageBytes: worker.budgets.maxMessageBytes,
       signature: signature === undefined ? undefined : { secret: signature.secret.reveal(), required: signature.required, toleranceSeconds: signature.toleranceSeconds },
-      s3Payload: { allowedHosts: worker.s3Payload.allowedHosts, allowHttp: worker.s3Payload.allowHttp, maxBytes: worker.s3Payload.maxBytes, timeoutMs: worker.s3Payload.timeoutMs },
+      s3Payload: {
+        allowedHosts: worker.s3Payload.allowedHosts,
+        allowHttp: worker.s3Payload.allowHttp,
+        maxBytes: worker.s3Payload.maxBytes,
+        timeoutMs: worker.s3Payload.timeoutMs,
+        maxExpiresInSeconds: worker.s3Payload.maxExpiresInSeconds,
+      },
       fetch: options.fetch,
       cacheBytes,
     });
@@ -129,7 +135,7 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
    */
   const consumerLimits = (laneCount: number) => {
     const share = Math.min(laneBudgetBytes, Math.floor(worker.budgets.processInFlightBytes / Math.max(1, laneCount)));
-    return { maxBytes: clamp(Math.floor(share / 4), 64 * KiB, 10 * MiB), maxBytesPerPartition: clamp(Math.floor(share / 16), 64 * KiB, MiB) };
+    return { maxBytes: clamp(Math.floor(share / 32), 64 * KiB, 10 * MiB), maxBytesPerPartition: clamp(Math.floor(share / 64), 64 * KiB, MiB) };
   };
 
   const createLane = (spec: LaneSpec, laneCount: number): Lane => {

@@ -52,7 +52,7 @@ describe('the format step', () => {
   it('read-message encodes for the destination and says what the format filtered; the report counts records and logs once per type', async () => {
     const read = createMessageReader({
       maxMessageBytes: 1 << 20,
-      s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1024, timeoutMs: 1000 },
+      s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1024, timeoutMs: 1000, maxExpiresInSeconds: 3600 },
       unit: 'record',
       events: null,
       providers: null,

@@ -17,7 +17,7 @@ export function messageOf(value: Buffer, offset = '0', timestampMs = Date.parse(
 export async function recordsOf(value: Buffer, unit: DeliveryUnit = 'record'): Promise<TerraRecord[]> {
   const read = createMessageReader({
     maxMessageBytes: 64 * 1024 * 1024,
-    s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1024, timeoutMs: 1000 },
+    s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1024, timeoutMs: 1000, maxExpiresInSeconds: 3600 },
     unit,
     events: null,
     providers: null,
