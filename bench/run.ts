@@ -2,7 +2,7 @@
  * `npm run bench`: figures, never a pass/fail on time. Every scenario prints CPU microseconds per
  * message (process.cpuUsage of the worker) and the machine's load beside its rates.
  *
- * Scenarios (BENCH_SCENARIOS=engine,targets,memory,latency,ingest picks some; default all):
+ * Scenarios (BENCH_SCENARIOS=engine,targets,memory,latency,ingest,formats picks some; default all):
  * - engine: raw kafkajs, the honest minimum, one lane, decode once per tenant (N destinations),
  *   the file destination (bench/scenarios/engine.ts);
  * - targets: each connector's target in bench/targets/ (S3 on moto, PostgreSQL, ...): one lane
@@ -11,7 +11,8 @@
  *   (bench/scenarios/memory.ts);
  * - latency: Kafka append to webhook receipt at a steady rate (bench/scenarios/latency.ts);
  * - ingest: the ingest gateway, ~1 KB signed webhooks at 1,000 requests/s and flat out
- *   (bench/scenarios/ingest.ts).
+ *   (bench/scenarios/ingest.ts);
+ * - formats: encoding cost per record of the terra, fhir and fit formats (bench/scenarios/formats.ts).
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -26,6 +27,7 @@ import { activity, produce } from './events.js';
 import { laneRun } from './lane-run.js';
 import { fmt, machineLoad } from './measure.js';
 import { runEngineBench } from './scenarios/engine.js';
+import { runFormatBench } from './scenarios/formats.js';
 import { runIngestBench } from './scenarios/ingest.js';
 import { runLatencyBench } from './scenarios/latency.js';
 import { runMemoryBench } from './scenarios/memory.js';
@@ -35,7 +37,7 @@ const count = Number(process.env['BENCH_EVENTS'] ?? 50_000);
 /** The reference measurement (shared/reference/kafka-test-broker.md) used 3 brokers and 64 partitions. */
 const brokerCount = Number(process.env['BENCH_BROKERS'] ?? 1);
 const partitions = Number(process.env['BENCH_PARTITIONS'] ?? 16);
-const scenarios = new Set((process.env['BENCH_SCENARIOS'] ?? 'engine,targets,memory,latency,ingest').split(',').map((name) => name.trim()));
+const scenarios = new Set((process.env['BENCH_SCENARIOS'] ?? 'engine,targets,memory,latency,ingest,formats').split(',').map((name) => name.trim()));
 
 /** Every bench/targets/<connector>.js module, each exporting one start…BenchTarget function. */
 async function loadTargets(): Promise<Array<{ name: string; start: () => Promise<BenchTarget> }>> {
@@ -78,6 +80,8 @@ async function runTargets(brokers: string[], topic: string, avg: number): Promis
 }
 
 async function main(): Promise<void> {
+  if (scenarios.has('formats')) await runFormatBench();
+  if (![...scenarios].some((name) => name !== 'formats')) return;
   applyLibrdkafkaMockCompat();
   const bigCount = Number(process.env['BENCH_BIG_EVENTS'] ?? 8);
   const broker = await startLocalBroker({ brokers: brokerCount, topics: [{ name: 'bench-small', partitions }, { name: 'bench-big', partitions: Math.max(1, bigCount) }, { name: 'bench-big-sequence', partitions: 1 }, { name: 'bench-backlog', partitions: 64 }, { name: 'bench-latency', partitions: 16 }] });

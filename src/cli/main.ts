@@ -87,6 +87,7 @@ program
   )
   .action(async (paths: string[], options: { checkConnections?: boolean }) => {
     const result = await validatePaths(paths);
+    for (const warning of result.warnings) process.stderr.write(`warning: ${formatProblem(warning)}\n`);
     if (result.problems.length > 0) {
       printProblems(result.problems);
       process.exit(1);

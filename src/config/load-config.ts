@@ -1,7 +1,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
-import { isPlainObject } from '../json/json-value.js';
+import { connectorRegistry } from '../../connectors/registry.js';
+import { destinationFormatWarnings } from '../formats/destination-format.js';
+import { formatPath, isPlainObject } from '../json/json-value.js';
 import { type ConfigProblem, type Loaded } from './config-problem.js';
 import { byPosition, problemsFromIssues } from './issue-problems.js';
 import { type TenantConfig, tenantConfigSchema } from './tenant-schema.js';
@@ -87,9 +89,10 @@ export async function loadWorkerWithTenants(workerPath: string, env: NodeJS.Proc
  * Validates files and folders (searched recursively for *.yaml / *.yml). Each file is a worker
  * file when it has a top-level `kafka` key, a tenant file when it has `tenant` or `destinations`.
  */
-export async function validatePaths(paths: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ checked: string[]; problems: ConfigProblem[] }> {
+export async function validatePaths(paths: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ checked: string[]; problems: ConfigProblem[]; warnings: ConfigProblem[] }> {
   const checked: string[] = [];
   const problems: ConfigProblem[] = [];
+  const warnings: ConfigProblem[] = [];
   const seen = new Set<string>();
   for (const path of paths) {
     const files = await expand(path, problems);
@@ -107,11 +110,35 @@ export async function validatePaths(paths: string[], env: NodeJS.ProcessEnv = pr
         problems.push({ file, line: 1, column: 1, path: '', message: 'not a terra-fanout config file; expected a worker file (with `kafka`) or a tenant file (with `tenant` and `destinations`)' });
         continue;
       }
-      const loaded = kind === 'worker' ? validate(source, workerConfigSchema) : validate(source, tenantConfigSchema);
-      if (!loaded.ok) problems.push(...loaded.problems);
+      if (kind === 'worker') {
+        const loaded = validate(source, workerConfigSchema);
+        if (!loaded.ok) problems.push(...loaded.problems);
+        continue;
+      }
+      const loaded = validate(source, tenantConfigSchema);
+      if (loaded.ok) warnings.push(...tenantWarnings(loaded.value, source));
+      else problems.push(...loaded.problems);
     }
   }
-  return { checked, problems };
+  return { checked, problems, warnings };
+}
+
+/**
+ * Settings that are valid but lose data quietly (a destination whose `events:` include types its
+ * `format:` cannot encode). `validate` prints them and still succeeds.
+ */
+export function tenantWarnings(tenant: TenantConfig, source: Pick<YamlSource, 'file' | 'locate'>): ConfigProblem[] {
+  const warnings: ConfigProblem[] = [];
+  tenant.destinations.forEach((destination, index) => {
+    const connector = connectorRegistry.find((candidate) => candidate.type === destination.type);
+    if (connector === undefined) return;
+    for (const warning of destinationFormatWarnings(destination, connector)) {
+      const path = ['destinations', index, ...warning.path];
+      const at = source.locate(path) ?? source.locate(['destinations', index]);
+      warnings.push({ file: source.file, line: at?.line ?? null, column: at?.column ?? null, path: formatPath(path), message: warning.message });
+    }
+  });
+  return warnings;
 }
 
 function validate<Schema extends z.ZodType>(source: YamlSource, schema: Schema): Loaded<z.output<Schema>> {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { connectorRegistry } from '../../connectors/registry.js';
 import type { AnyConnectorDefinition } from '../connector/contract.js';
 import { isPlainObject } from '../json/json-value.js';
+import { destinationFormatProblems, fhirOptionsSchema, formatFieldSchema } from '../formats/destination-format.js';
 import { eventFilterNames, eventFilterProblem, expandEventFilter } from '../terra/event-types.js';
 import { batchSchema, resolveDestinationSettings, retrySchema } from './delivery-settings.js';
 import { secretString } from './secret-schema.js';
@@ -96,6 +97,8 @@ function destinationSchema(connector: AnyConnectorDefinition) {
       .min(1)
       .optional()
       .meta({ description: 'Only events from these providers go to this destination. Default: every provider.', examples: [['GARMIN', 'OURA']] }),
+    format: formatFieldSchema(connector).optional(),
+    fhir: fhirOptionsSchema.optional(),
     batch: batchSchema.optional().meta({ description: 'Batching of sends. Fields left out come from the tenant `defaults`, then the built-in defaults.' }),
     retry: retrySchema.optional().meta({ description: 'Retries of retryable failures. Fields left out come from the tenant `defaults`, then the built-in defaults.' }),
     config: connector.configSchema,
@@ -162,6 +165,11 @@ export function createTenantSchema(registry: readonly AnyConnectorDefinition[]) 
         const { retry } = resolveDestinationSettings(tenant, destination);
         if (retry.maxDelayMs < retry.initialDelayMs) {
           context.addIssue({ code: 'custom', path: ['destinations', index, 'retry'], message: 'retry.maxDelayMs (with tenant defaults) is below retry.initialDelayMs; expected maxDelayMs >= initialDelayMs' });
+        }
+        const connector = registry.find((candidate) => candidate.type === destination.type);
+        if (connector === undefined) return;
+        for (const problem of destinationFormatProblems(destination, connector)) {
+          context.addIssue({ code: 'custom', path: ['destinations', index, ...problem.path], message: problem.message });
         }
       });
     })

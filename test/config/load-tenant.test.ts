@@ -44,7 +44,7 @@ describe('loadTenantFile', () => {
 
   it('rejects an unknown key', async () => {
     assert.deepEqual(await problemsOf(tenantWith('  - name: raw', '    type: file', '    colour: blue', '    config: { directory: ./out }')), [
-      'acme.yaml:7:5: destinations[0].colour: unknown key; expected one of: name, type, events, providers, batch, retry, config',
+      'acme.yaml:7:5: destinations[0].colour: unknown key; expected one of: name, type, events, providers, format, fhir, batch, retry, config',
     ]);
   });
 
@@ -119,7 +119,7 @@ describe('loadTenantFile', () => {
       [
         'acme.yaml:1:9: tenant: expected 1 to 63 lower-case letters, digits, _ or -, starting with a letter or digit',
         'acme.yaml:3:18: deadLetterTopic: the dead-letter topic is also in topics; expected a topic this tenant does not consume',
-        'acme.yaml:7:5: destinations[0].colour: unknown key; expected one of: name, type, events, providers, batch, retry, config',
+        'acme.yaml:7:5: destinations[0].colour: unknown key; expected one of: name, type, events, providers, format, fhir, batch, retry, config',
         'acme.yaml:10:11: destinations[1].name: duplicate destination name; each destination of a tenant needs its own name',
         'acme.yaml:12:24: destinations[1].events[1]: unknown Terra event type; expected one of: ...',
         'acme.yaml:14:18: destinations[1].config.directory: environment variable OUT_DIR is not set; set it, or give a default with ${OUT_DIR:-default}',
