@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/**
+ * The IPC messages between `run --processes N` (the primary) and its worker processes. Both
+ * sides parse what they receive with these schemas; anything else is ignored.
+ */
+
+/** Primary -> worker process. */
+export const toWorkerProcessSchema = z.discriminatedUnion('type', [
+  /** Answer with a `metrics` message carrying `id` and the registry as prom-client JSON. */
+  z.object({ type: z.literal('collect-metrics'), id: z.number().int() }),
+  /** Drain and exit 0 (the same as SIGTERM). */
+  z.object({ type: z.literal('stop') }),
+]);
+export type ToWorkerProcess = z.infer<typeof toWorkerProcessSchema>;
+
+/** One metric of `Registry.getMetricsAsJSON()`, as far as aggregation reads it. */
+export const metricJsonSchema = z.object({
+  name: z.string(),
+  help: z.string(),
+  type: z.string(),
+  aggregator: z.string(),
+  values: z.array(
+    z.object({
+      value: z.number(),
+      labels: z.record(z.string(), z.union([z.string(), z.number()])),
+      metricName: z.string().optional(),
+    }),
+  ),
+});
+export type MetricJson = z.infer<typeof metricJsonSchema>;
+
+/** `registry.getMetricsAsJSON()` as plain data (prom-client's types call `type` an enum; it is a string). */
+export async function metricsAsJson(registry: { getMetricsAsJSON(): Promise<unknown> }): Promise<MetricJson[]> {
+  return z.array(metricJsonSchema).parse(await registry.getMetricsAsJSON());
+}
+
+/** Worker process -> primary. */
+export const fromWorkerProcessSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('metrics'), id: z.number().int(), metrics: z.array(metricJsonSchema) }),
+  /**
+   * Sent once the worker started, then whenever its readiness changes: `waiting` lists what its
+   * `/readyz` reports as not ready (empty when ready).
+   */
+  z.object({ type: z.literal('readiness'), ready: z.boolean(), waiting: z.array(z.string()) }),
+]);
+export type FromWorkerProcess = z.infer<typeof fromWorkerProcessSchema>;
