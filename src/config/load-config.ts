@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { isPlainObject } from '../json/json-value.js';
+import { coerceInterpolated } from './coerce-interpolated.js';
 import { type ConfigProblem, type Loaded } from './config-problem.js';
 import { byPosition, problemsFromIssues } from './issue-problems.js';
 import { type TenantConfig, tenantConfigSchema } from './tenant-schema.js';
@@ -116,16 +117,25 @@ export async function validatePaths(paths: string[], env: NodeJS.ProcessEnv = pr
 
 function validate<Schema extends z.ZodType>(source: YamlSource, schema: Schema): Loaded<z.output<Schema>> {
   if (!source.usable) return { ok: false, problems: source.problems };
+  let data = source.data;
   let parsed: z.ZodSafeParseResult<z.output<Schema>>;
   try {
-    parsed = schema.safeParse(source.data);
+    parsed = schema.safeParse(data);
+    // `${VAR}` values where a number or boolean is wanted: read them as such and check again.
+    // A second round covers a union that only reports its inner fields once the outer type fits.
+    for (let round = 0; round < 2 && !parsed.success; round += 1) {
+      const coerced = coerceInterpolated(data, parsed.error.issues, source.interpolated);
+      if (coerced === null) break;
+      data = coerced;
+      parsed = schema.safeParse(data);
+    }
   } catch (error) {
     // A validator threw instead of reporting an issue: a bug in a schema. Its message may hold
     // a configured value, so only the error's name is reported.
     const name = error instanceof Error ? error.name : typeof error;
     return { ok: false, problems: [...source.problems, { file: source.file, line: null, column: null, path: '', message: `a validator failed unexpectedly (${name}); this is a bug in terra-fanout, please report it` }] };
   }
-  const problems = parsed.success ? source.problems : [...source.problems, ...problemsFromIssues(parsed.error.issues, source)];
+  const problems = parsed.success ? source.problems : [...source.problems, ...problemsFromIssues(parsed.error.issues, { ...source, data })];
   if (parsed.success && problems.length === 0) return { ok: true, value: parsed.data };
   return { ok: false, problems: problems.sort(byPosition) };
 }
