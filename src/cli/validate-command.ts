@@ -11,9 +11,15 @@ export async function validateCommand(paths: string[], options: { checkConnectio
   if (options.checkConnections !== true) return;
   const { tenants, problems } = await tenantsOf(result.checked);
   if (problems.length > 0) failWithProblems(problems, exitCode.rejected);
-  const results = await checkConnections(tenants, { logger: createLogger('warn', process.stderr) });
+  // An SDK client torn down after a failed check can reject a promise nobody holds (seen with
+  // Firestore and a missing key file). Every check's own outcome is awaited and printed below, so
+  // such a stray rejection is not this command's failure, and must not end it with a stack.
+  process.on('unhandledRejection', () => undefined);
+  // The result lines say what failed and why; connector logs (with their stacks) would only repeat it.
+  const results = await checkConnections(tenants, { logger: createLogger('fatal', process.stderr) });
   for (const line of results.map(formatConnectionResult)) process.stdout.write(`${line}\n`);
   const failed = results.filter((checked) => !checked.ok).length;
   process.stdout.write(`${results.length - failed} of ${results.length} destination${results.length === 1 ? '' : 's'} reachable and writable.\n`);
-  if (failed > 0) process.exitCode = exitCode.rejected;
+  // Exit now: an SDK's background timers (reconnects, token refreshes) must not keep a finished command alive.
+  process.exit(failed > 0 ? exitCode.rejected : exitCode.ok);
 }
