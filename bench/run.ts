@@ -6,6 +6,7 @@
  * 2. Each connector's target in bench/targets/ (S3 on moto, PostgreSQL, ...): one lane into it,
  *    BENCH_TARGET_EVENTS events (default 20k), records/s and the ratio to the raw consumer.
  *    BENCH_TARGETS=s3,sql runs only those.
+ * 2b. `run --processes N` (bench/processes.ts): records/s and CPU µs per message with 1 and 2 processes.
  * 3. 30 MB activity payloads (gzip on the wire, the mock keeps 5 MiB per partition) through a lane
  *    with a small process budget, showing peak RSS against the budget.
  */
@@ -25,6 +26,7 @@ import { startLocalBroker } from '../src/dev/local-broker.js';
 import { applyLibrdkafkaMockCompat } from '../src/kafka/librdkafka-mock-compat.js';
 import { startWorker } from '../src/worker/worker.js';
 import type { BenchTarget } from './bench-target.js';
+import { runProcessesBench } from './processes.js';
 
 const MiB = 1024 * 1024;
 const count = Number(process.env['BENCH_EVENTS'] ?? 50_000);
@@ -232,6 +234,8 @@ async function main(): Promise<void> {
         `  ${run.label.padEnd(34)} ${fmt(laneRate).padStart(8)} rec/s  ${fmt((avg * lane.delivered) / MiB / lane.seconds, 1).padStart(6)} MB/s  peak RSS ${fmt(lane.rss / MiB)} MiB  ratio to raw ${fmt(laneRate / rawRate, 2)}`,
       );
     }
+
+    await runProcessesBench({ brokers: broker.brokers, topic: 'bench-small', count, base: memoryDisk });
 
     const only = process.env['BENCH_TARGETS']?.split(',').map((name) => name.trim());
     for (const { name, start } of await loadTargets()) {
