@@ -22,13 +22,14 @@ export const metricJsonSchema = z.object({
   aggregator: z.string(),
   values: z.array(
     z.object({
-      value: z.number(),
+      // NaN is a valid sample (an event-loop statistic before its first measurement); over a JSON channel it arrives as null.
+      value: z.union([z.number(), z.nan(), z.null()]).transform((value) => value ?? Number.NaN),
       labels: z.record(z.string(), z.union([z.string(), z.number()])),
       metricName: z.string().optional(),
     }),
   ),
 });
-export type MetricJson = z.infer<typeof metricJsonSchema>;
+export type MetricJson = z.output<typeof metricJsonSchema>;
 
 /** `registry.getMetricsAsJSON()` as plain data (prom-client's types call `type` an enum; it is a string). */
 export async function metricsAsJson(registry: { getMetricsAsJSON(): Promise<unknown> }): Promise<MetricJson[]> {

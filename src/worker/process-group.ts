@@ -101,7 +101,7 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
 
   const spawn = (slot: Slot): void => {
     slot.restartTimer = null;
-    const child = fork(options.workerModule, [...options.args, String(slot.index)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(options.workerModule, [...options.args, String(slot.index)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
     slot.child = child;
     slot.startedAt = Date.now();
     slot.waiting = null;
