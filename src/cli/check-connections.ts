@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { connectorRegistry } from '../../connectors/registry.js';
-import { buildDestination } from '../connector/build-destination.js';
+import { buildDestination } from '../worker/build-destination.js';
 import type { AnyConnectorDefinition, Destination } from '../connector/contract.js';
 import { loadTenantFile, loadWorkerWithTenants } from '../config/load-config.js';
 import type { ConfigProblem } from '../config/config-problem.js';

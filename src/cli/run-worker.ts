@@ -7,11 +7,14 @@ import type { Logger } from 'pino';
 import { type LoadedDeployment, loadWorkerWithTenants } from '../config/load-config.js';
 import { createLogger } from '../observability/logger.js';
 import type { RunningWorker } from '../worker/worker.js';
-import { startWorker } from '../worker/worker.js';
+import { SHUTDOWN_MARGIN_MS, startWorker } from '../worker/worker.js';
 import { startProcessGroup } from '../worker/process-group.js';
 import { exitCode, failWithProblems } from './run-action.js';
 import { onShutdownSignal } from './shutdown-signal.js';
 import { version } from './version.js';
+
+/** How long after the drain deadline and its margin a process still waits before it exits regardless. */
+const HARD_DEADLINE_SLACK_MS = 2_000;
 
 export interface RunOptions {
   config: string;
@@ -40,24 +43,30 @@ export async function runWorkerCommand(options: RunOptions): Promise<void> {
   const logger = createLogger(deployment.worker.log.level);
   const tenants = deployment.tenants.map((tenant) => tenant.tenant);
   logger.info({ version, config: options.config, tenants, processes: options.processes }, 'Starting terra-fanout.');
+  const { drainTimeoutMs } = deployment.worker.shutdown;
   if (options.processes <= 1) {
     const worker = await startWorker(deployment, { logger });
-    onShutdownSignal(() => worker.stop(), (message) => logger.info(message));
+    // worker.stop() resolves by the drain deadline plus SHUTDOWN_MARGIN_MS; the hard deadline is a last resort.
+    onShutdownSignal(() => worker.stop(), (message) => logger.info(message), { hardDeadlineMs: drainTimeoutMs + SHUTDOWN_MARGIN_MS + HARD_DEADLINE_SLACK_MS });
     exitOnFatal(worker, logger, 'A lane');
     return;
   }
+  // Each worker process's stop() ends by drainTimeoutMs + SHUTDOWN_MARGIN_MS; the group waits a
+  // little longer for them, then kills the stragglers; the hard deadline is a last resort.
+  const stopMarginMs = SHUTDOWN_MARGIN_MS + HARD_DEADLINE_SLACK_MS;
   const group = await startProcessGroup({
     workerModule: fileURLToPath(new URL('./worker-process.js', import.meta.url)),
     args: [options.config],
     processes: options.processes,
     http: deployment.worker.http,
-    drainTimeoutMs: deployment.worker.shutdown.drainTimeoutMs,
+    drainTimeoutMs,
+    stopMarginMs,
     logger,
   });
   onShutdownSignal(
     () => group.stop(),
     (message) => logger.info(message),
-    () => group.kill(),
+    { hardDeadlineMs: drainTimeoutMs + stopMarginMs + HARD_DEADLINE_SLACK_MS, force: () => group.kill() },
   );
   exitOnFatal(group, logger, 'A worker process');
 }

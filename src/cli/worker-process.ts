@@ -10,7 +10,10 @@
  */
 import { createLogger } from '../observability/logger.js';
 import { startWorker, type RunningWorker } from '../worker/worker.js';
-import { metricsAsJson, toWorkerProcessSchema, type FromWorkerProcess } from '../worker/process-group-messages.js';
+import { metricsAsJson, readinessSchema, toWorkerProcessSchema, type FromWorkerProcess, type Readiness } from '../worker/process-group-messages.js';
+
+/** The lists of a /readyz body (its status code says whether it is ready). */
+const readyzBodySchema = readinessSchema.omit({ ready: true }).partial();
 import { CommandError, exitOnError } from './run-action.js';
 import { exitOnFatal, loadDeployment } from './run-worker.js';
 
@@ -21,15 +24,14 @@ function tell(message: FromWorkerProcess): void {
   if (process.connected) process.send?.(message);
 }
 
-/** What the worker's own /readyz says: ready, or the list of what it waits for. */
-async function readiness(running: RunningWorker): Promise<{ ready: boolean; waiting: string[] }> {
+/** What the worker's own /readyz says. */
+async function readiness(running: RunningWorker): Promise<Readiness> {
   try {
     const response = await fetch(`${running.http.url}/readyz`, { signal: AbortSignal.timeout(2000) });
-    const body: unknown = await response.json().catch(() => null);
-    const waiting = typeof body === 'object' && body !== null && 'waiting' in body && Array.isArray(body.waiting) ? body.waiting.filter((item): item is string => typeof item === 'string') : [];
-    return { ready: response.ok, waiting };
+    const body = readyzBodySchema.safeParse(await response.json().catch(() => null));
+    return { ready: response.ok, waiting: [], stalled: [], paused: [], ...(body.success ? body.data : {}) };
   } catch {
-    return { ready: false, waiting: ['readiness unknown (its /readyz did not answer)'] };
+    return { ready: false, waiting: ['readiness unknown (its /readyz did not answer)'], stalled: [], paused: [] };
   }
 }
 

@@ -36,13 +36,22 @@ export async function metricsAsJson(registry: { getMetricsAsJSON(): Promise<unkn
   return z.array(metricJsonSchema).parse(await registry.getMetricsAsJSON());
 }
 
+/** What a worker's `/readyz` says, as its body lists it. */
+export const readinessSchema = z.object({
+  ready: z.boolean(),
+  waiting: z.array(z.string()),
+  stalled: z.array(z.object({ lane: z.string(), reason: z.string(), since: z.string() })).default([]),
+  paused: z.array(z.string()).default([]),
+});
+export type Readiness = z.output<typeof readinessSchema>;
+
 /** Worker process -> primary. */
 export const fromWorkerProcessSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('metrics'), id: z.number().int(), metrics: z.array(metricJsonSchema) }),
   /**
-   * Sent once the worker started, then whenever its readiness changes: `waiting` lists what its
-   * `/readyz` reports as not ready (empty when ready).
+   * Sent once the worker started, then whenever its `/readyz` changes: whether it is ready, what
+   * it waits for (empty when ready), the lanes stalled and why, and the lanes paused by an operator.
    */
-  z.object({ type: z.literal('readiness'), ready: z.boolean(), waiting: z.array(z.string()) }),
+  readinessSchema.extend({ type: z.literal('readiness') }),
 ]);
 export type FromWorkerProcess = z.infer<typeof fromWorkerProcessSchema>;

@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { AggregatedRegistry, labelProcess } from '../observability/aggregate-metrics.js';
 import { startHttpServer, type HttpServer } from '../observability/http-server.js';
-import { fromWorkerProcessSchema, metricsAsJson, type MetricJson, type ToWorkerProcess } from './process-group-messages.js';
+import { fromWorkerProcessSchema, metricsAsJson, type MetricJson, type Readiness, type ToWorkerProcess } from './process-group-messages.js';
 
 export interface RestartPolicy {
   initialDelayMs: number;
@@ -65,11 +65,16 @@ interface Slot {
   startedAt: number;
   /** null until the process reported that it started; then what its /readyz waits for. */
   waiting: string[] | null;
+  /** Its lanes that are stalled, and the ones an operator paused, as its /readyz last said. */
+  stalled: Readiness['stalled'];
+  paused: string[];
   quickFailures: number;
   restartTimer: NodeJS.Timeout | null;
   /** Exit code (or signal) of the last exit, for stop()'s verdict. */
   lastExit: string | null;
 }
+
+const DEFAULT_STOP_MARGIN_MS = 5000;
 
 const exitOf = (child: ChildProcess): Promise<void> =>
   child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
@@ -78,7 +83,7 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
   const { logger } = options;
   const restart = options.restart ?? defaultRestartPolicy;
   const scrapeTimeoutMs = options.scrapeTimeoutMs ?? 2000;
-  const slots: Slot[] = Array.from({ length: options.processes }, (_, index) => ({ index: index + 1, child: null, startedAt: 0, waiting: null, quickFailures: 0, restartTimer: null, lastExit: null }));
+  const slots: Slot[] = Array.from({ length: options.processes }, (_, index) => ({ index: index + 1, child: null, startedAt: 0, waiting: null, stalled: [], paused: [], quickFailures: 0, restartTimer: null, lastExit: null }));
   let stopping = false;
   let reportFatal: (error: Error) => void = () => undefined;
   const fatal = new Promise<Error>((resolve) => {
@@ -105,6 +110,8 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
     slot.child = child;
     slot.startedAt = Date.now();
     slot.waiting = null;
+    slot.stalled = [];
+    slot.paused = [];
     logger.info({ process: slot.index, pid: child.pid }, 'Worker process started.');
     child.on('message', (raw: unknown) => {
       const parsed = fromWorkerProcessSchema.safeParse(raw);
@@ -112,6 +119,8 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
       const message = parsed.data;
       if (message.type === 'readiness') {
         slot.waiting = message.ready ? [] : message.waiting.length > 0 ? message.waiting : ['not ready'];
+        slot.stalled = message.stalled;
+        slot.paused = message.paused;
       } else {
         pending.get(message.id)?.(message.metrics);
       }
@@ -166,8 +175,11 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
     host: options.http.host,
     port: options.http.port,
     registry,
+    // Each process's lanes, named `process N: tenant/destination` (every process runs every lane).
     health: {
       notReady: () => slots.flatMap((slot) => (slot.waiting === null ? [`process ${slot.index}: starting`] : slot.waiting.map((what) => `process ${slot.index}: ${what}`))),
+      stalled: () => slots.flatMap((slot) => slot.stalled.map((stall) => ({ ...stall, lane: `process ${slot.index}: ${stall.lane}` }))),
+      paused: () => slots.flatMap((slot) => slot.paused.map((lane) => `process ${slot.index}: ${lane}`)),
     },
   });
   for (const slot of slots) spawn(slot);
@@ -188,7 +200,7 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
     stop() {
       stopped ??= (async () => {
         stopping = true;
-        const deadlineMs = options.drainTimeoutMs + (options.stopMarginMs ?? 5000);
+        const deadlineMs = options.drainTimeoutMs + (options.stopMarginMs ?? DEFAULT_STOP_MARGIN_MS);
         logger.info({ deadlineMs }, 'Draining worker processes.');
         const running: Array<{ slot: Slot; child: ChildProcess }> = [];
         for (const slot of slots) {

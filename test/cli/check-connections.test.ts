@@ -103,7 +103,7 @@ describe('checkConnections', () => {
     const results = await checkConnections([{ file: 'acme.yaml', tenant }], { logger: pino({ level: 'silent' }), connectors });
     assert.deepEqual(results.map((result) => [result.destination, result.ok ? 'ok' : result.error.code]), [['broken', 'destination_misconfigured'], ['fine', 'ok']]);
     const line = formatConnectionResult(results[0] ?? assert.fail());
-    assert.equal(line, 'FAILED  acme/broken (unbuildable): destination_misconfigured: The unbuildable destination could not be built (Error: cannot parse certificate for [redacted]); check its config.');
+    assert.equal(line, 'FAILED  acme/broken (unbuildable): destination_misconfigured: The unbuildable destination\'s client could not be built: Error: cannot parse certificate for [redacted]');
   });
 
   it('finds the tenants of tenant files and of worker files, and skips other YAML', async () => {
@@ -181,7 +181,7 @@ describe('terra-fanout validate --check-connections', () => {
     assert.equal(result.code, 1, result.stderr);
     assert.ok(!hasStackTrace(result.stdout + result.stderr), result.stdout + result.stderr);
     const lines = result.stdout.trim().split('\n');
-    assert.match(lines[1] ?? '', /^FAILED {2}acme\/stream \(kafka\): destination_misconfigured: The kafka destination could not be built \(Error: ENOENT/);
+    assert.match(lines[1] ?? '', /^FAILED {2}acme\/stream \(kafka\): destination_misconfigured: The kafka destination's client could not be built: Error: ENOENT/);
     assert.match(lines[2] ?? '', /^FAILED {2}acme\/documents \(firestore\): destination_misconfigured: /);
     assert.match(lines[3] ?? '', /^FAILED {2}acme\/mongo \(mongodb\): destination_misconfigured: /);
     assert.match(lines[4] ?? '', /^OK {6}acme\/files \(file\) \d+ ms$/);

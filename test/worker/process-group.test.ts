@@ -46,6 +46,8 @@ describe('startProcessGroup', () => {
     const group = await startProcessGroup(options('ready'));
     try {
       assert.ok(await until(async () => (await fetch(`${group.http.url}/readyz`)).status === 200, 20_000), 'ready once both processes said so');
+      const body = (await (await fetch(`${group.http.url}/readyz`)).json()) as { paused: string[] };
+      assert.deepEqual(body.paused, ['process 1: acme/files', 'process 2: acme/files'], 'each process\'s lanes, named by process');
       const metrics = await (await fetch(`${group.http.url}/metrics`)).text();
       assert.match(metrics, /^terra_fanout_records_delivered_total\{tenant="acme"\} 30$/m);
       assert.match(metrics, /^terra_fanout_lane_ready\{tenant="acme",process="1"\} 1$/m);

@@ -8,12 +8,13 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { loadavg, tmpdir, availableParallelism } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { fmt, machineLoad } from '../measure.js';
 
-const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 export interface ProcessesBenchOptions {
   brokers: string[];
@@ -109,20 +110,16 @@ async function runWith(processes: number, options: ProcessesBenchOptions): Promi
 
 export async function runProcessesBench(options: ProcessesBenchOptions): Promise<void> {
   const counts = (process.env['BENCH_PROCESS_COUNTS'] ?? '1,2').split(',').map((text) => Number(text.trim())).filter((n) => Number.isInteger(n) && n >= 1);
-  const load = (): string => loadavg().map((value) => value.toFixed(2)).join(' ');
-  console.log(`terra-fanout bench: run --processes N, ${options.count.toLocaleString('en-US')} events, one file lane (fsync off, ${options.base}); ${availableParallelism()} CPUs, load average ${load()}`);
-  const rates = new Map<number, number>();
+  console.log(`processes: run --processes N, ${fmt(options.count)} events, one file lane (fsync off, ${options.base}), CPU of every process (${machineLoad()})`);
+  let first: number | undefined;
   for (const processes of counts) {
     const result = await runWith(processes, options);
     if (result === null) {
       console.log(`  --processes ${processes}: did not deliver every record within 5 minutes`);
       continue;
     }
-    rates.set(processes, result.rate);
-    const first = rates.get(counts[0] ?? 1);
-    const ratio = first === undefined || processes === counts[0] ? '' : `  ${(result.rate / first).toFixed(2)}x the first`;
-    console.log(
-      `  --processes ${String(processes).padEnd(3)} ${Math.round(result.rate).toLocaleString('en-US').padStart(8)} rec/s  ${result.cpuMicrosPerMessage.toFixed(1).padStart(6)} CPU µs/msg (all processes)${ratio}  load average ${load()}`,
-    );
+    const ratio = first === undefined ? '' : `  ${fmt(result.rate / first, 2)}x the first`;
+    first ??= result.rate;
+    console.log(`  --processes ${String(processes).padEnd(3)} ${fmt(result.cpuMicrosPerMessage, 1).padStart(7)} µs CPU/msg  ${fmt(result.rate).padStart(8)} rec/s${ratio}  (${machineLoad()})`);
   }
 }
