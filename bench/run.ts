@@ -26,6 +26,7 @@ import { laneRun } from './lane-run.js';
 import { fmt, machineLoad } from './measure.js';
 import { runEngineBench } from './scenarios/engine.js';
 import { runProcessesBench } from './scenarios/processes.js';
+import { runMemoryBench } from './scenarios/memory.js';
 
 const MiB = 1024 * 1024;
 const count = Number(process.env['BENCH_EVENTS'] ?? 50_000);
@@ -76,7 +77,8 @@ async function runTargets(brokers: string[], topic: string, avg: number): Promis
 
 async function main(): Promise<void> {
   applyLibrdkafkaMockCompat();
-  const broker = await startLocalBroker({ brokers: brokerCount, topics: [{ name: 'bench-small', partitions }] });
+  const bigCount = Number(process.env['BENCH_BIG_EVENTS'] ?? 8);
+  const broker = await startLocalBroker({ brokers: brokerCount, topics: [{ name: 'bench-small', partitions }, { name: 'bench-big', partitions: Math.max(1, bigCount) }, { name: 'bench-backlog', partitions: 64 }] });
   const kafka = new Kafka({ clientId: 'bench', brokers: broker.brokers, logLevel: logLevel.ERROR });
   try {
     const values = Array.from({ length: count }, (_, index) => activity(index));
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
     if (scenarios.has('engine')) await runEngineBench({ kafka, brokers: broker.brokers, topic: 'bench-small', count, avgBytes: avg, disk, memoryDisk });
     if (scenarios.has('targets')) await runTargets(broker.brokers, 'bench-small', avg);
     if (scenarios.has('processes')) await runProcessesBench({ brokers: broker.brokers, topic: 'bench-small', count, base: memoryDisk });
+    if (scenarios.has('memory')) await runMemoryBench({ kafka, brokers: broker.brokers, memoryDisk });
   } finally {
     await broker.stop();
   }

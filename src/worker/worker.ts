@@ -127,7 +127,7 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
    */
   const consumerLimits = (laneCount: number) => {
     const share = Math.min(laneBudgetBytes, Math.floor(worker.budgets.processInFlightBytes / Math.max(1, laneCount)));
-    return { maxBytes: clamp(Math.floor(share / 4), 64 * KiB, 10 * MiB), maxBytesPerPartition: clamp(Math.floor(share / 16), 64 * KiB, MiB) };
+    return { maxBytes: clamp(Math.floor(share / 32), 64 * KiB, 10 * MiB), maxBytesPerPartition: clamp(Math.floor(share / 64), 64 * KiB, MiB) };
   };
 
   const createLane = (spec: LaneSpec, laneCount: number): Lane => {
