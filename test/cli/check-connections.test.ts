@@ -29,6 +29,11 @@ async function folder(): Promise<string> {
   return dir;
 }
 
+/** Writes tenant `acme` on topic terra.events with these destinations. */
+async function writeTenantFile(file: string, destinations: Array<Record<string, unknown>>): Promise<void> {
+  await writeFile(file, stringify({ tenant: 'acme', topics: ['terra.events'], deadLetterTopic: 'terra.events.dlq', destinations }));
+}
+
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   return runCli(args, { env });
 }
@@ -127,19 +132,11 @@ describe('terra-fanout validate --check-connections', () => {
     const down = new URL(postgres.current.url);
     down.port = String(closedPort);
     const file = join(dir, 'acme.yaml');
-    await writeFile(
-      file,
-      stringify({
-        tenant: 'acme',
-        topics: ['terra.events'],
-        deadLetterTopic: 'terra.events.dlq',
-        destinations: [
-          { name: 'files', type: 'file', config: { directory: join(dir, 'out') } },
-          { name: 'warehouse', type: 'sql', config: { dialect: 'postgres', url: '${WAREHOUSE_URL}' } },
-          { name: 'replica', type: 'sql', config: { dialect: 'postgres', url: down.toString(), password: '${REPLICA_PASSWORD}', pool: { connectTimeoutMs: 1000 } } },
-        ],
-      }),
-    );
+    await writeTenantFile(file, [
+      { name: 'files', type: 'file', config: { directory: join(dir, 'out') } },
+      { name: 'warehouse', type: 'sql', config: { dialect: 'postgres', url: '${WAREHOUSE_URL}' } },
+      { name: 'replica', type: 'sql', config: { dialect: 'postgres', url: down.toString(), password: '${REPLICA_PASSWORD}', pool: { connectTimeoutMs: 1000 } } },
+    ]);
     const env = { WAREHOUSE_URL: postgres.current.url, REPLICA_PASSWORD: 'replica-password-never-printed' };
     const failing = await run(['validate', '--check-connections', file], env);
     assert.equal(failing.code, 1, failing.stderr);
@@ -153,7 +150,7 @@ describe('terra-fanout validate --check-connections', () => {
     const tables = await postgres.current.query<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'terra' ORDER BY tablename");
     assert.deepEqual(tables.map((row) => row.name), ['terra_data_payloads', 'terra_other_payloads', 'terra_users']);
 
-    await writeFile(file, stringify({ tenant: 'acme', topics: ['terra.events'], deadLetterTopic: 'terra.events.dlq', destinations: [{ name: 'warehouse', type: 'sql', config: { dialect: 'postgres', url: '${WAREHOUSE_URL}' } }] }));
+    await writeTenantFile(file, [{ name: 'warehouse', type: 'sql', config: { dialect: 'postgres', url: '${WAREHOUSE_URL}' } }]);
     const passing = await run(['validate', '--check-connections', file], env);
     assert.equal(passing.code, 0, passing.stdout + passing.stderr);
     assert.match(passing.stdout, /1 of 1 destination reachable and writable\.\n$/);
@@ -163,20 +160,12 @@ describe('terra-fanout validate --check-connections', () => {
     const dir = await folder();
     const file = join(dir, 'acme.yaml');
     const missing = join(dir, 'missing');
-    await writeFile(
-      file,
-      stringify({
-        tenant: 'acme',
-        topics: ['terra.events'],
-        deadLetterTopic: 'terra.events.dlq',
-        destinations: [
-          { name: 'stream', type: 'kafka', config: { brokers: ['127.0.0.1:1'], topic: 'out', ssl: { ca: join(missing, 'ca.pem') } } },
-          { name: 'documents', type: 'firestore', config: { projectId: 'p', serviceAccountFile: join(missing, 'key.json') } },
-          { name: 'mongo', type: 'mongodb', config: { url: 'mongodb://127.0.0.1:1/terra', database: 'terra', tls: { enabled: true, caFile: join(missing, 'ca.pem') } } },
-          { name: 'files', type: 'file', config: { directory: join(dir, 'out') } },
-        ],
-      }),
-    );
+    await writeTenantFile(file, [
+      { name: 'stream', type: 'kafka', config: { brokers: ['127.0.0.1:1'], topic: 'out', ssl: { ca: join(missing, 'ca.pem') } } },
+      { name: 'documents', type: 'firestore', config: { projectId: 'p', serviceAccountFile: join(missing, 'key.json') } },
+      { name: 'mongo', type: 'mongodb', config: { url: 'mongodb://127.0.0.1:1/terra', database: 'terra', tls: { enabled: true, caFile: join(missing, 'ca.pem') } } },
+      { name: 'files', type: 'file', config: { directory: join(dir, 'out') } },
+    ]);
     const result = await run(['validate', '--check-connections', file]);
     assert.equal(result.code, 1, result.stderr);
     assert.ok(!hasStackTrace(result.stdout + result.stderr), result.stdout + result.stderr);

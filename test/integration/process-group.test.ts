@@ -9,6 +9,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { exited, isAlive } from '../support/child-processes.js';
 import { freePort } from '../support/server-process.js';
 import { uniqueName, useKafkaBroker } from '../support/kafka.js';
 import { activityEvent, listFiles, useCleanups, waitFor, writeWorkerFiles } from '../support/worker-files.js';
@@ -40,18 +41,6 @@ function collectLogs(child: ChildProcess): LogLine[] {
     }
   });
   return lines;
-}
-
-const exited = (child: ChildProcess): Promise<number | null> =>
-  child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function get(url: string): Promise<{ status: number; text: string }> {
@@ -101,7 +90,7 @@ describe('run --processes 2', () => {
     assert.equal(started().length, 2);
     const pids = started().map((line) => line.pid ?? 0);
     cleanups.push(async () => {
-      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     });
 
     const events = (from: number, count: number) => Array.from({ length: count }, (_, index) => ({ key: `user-${(from + index) % 16}`, value: JSON.stringify(activityEvent(`user-${(from + index) % 16}`, from + index)) }));
@@ -134,7 +123,7 @@ describe('run --processes 2', () => {
     const before = Date.now();
     assert.equal(await exited(primary), 0, 'SIGTERM drains both processes and exits 0');
     assert.ok(Date.now() - before < 5000 + 5000 + 10_000, 'within drainTimeoutMs plus the margin');
-    for (const pid of running) assert.ok(!alive(pid), `worker process ${pid} is gone`);
+    for (const pid of running) assert.ok(!isAlive(pid), `worker process ${pid} is gone`);
     assert.ok(logs.some((line) => line.msg === 'Worker processes stopped.'));
 
     const written = await listFiles(out);

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { isAlive } from '../support/child-processes.js';
 import { startProcessGroup, type ProcessGroupOptions } from '../../src/worker/process-group.js';
 
 const workerModule = fileURLToPath(new URL('./fixtures/scripted-worker-process.js', import.meta.url));
@@ -17,15 +18,6 @@ function capturedLogger(): { logger: pino.Logger; lines: Array<Record<string, un
     },
   });
   return { logger: pino({ level: 'info' }, stream), lines };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
@@ -56,7 +48,7 @@ describe('startProcessGroup', () => {
     } finally {
       const pids = group.pids();
       await group.stop();
-      for (const pid of pids) assert.ok(!alive(pid), 'every worker process exited');
+      for (const pid of pids) assert.ok(!isAlive(pid), 'every worker process exited');
     }
   });
 
@@ -80,6 +72,6 @@ describe('startProcessGroup', () => {
     const started = Date.now();
     await assert.rejects(group.stop(), /worker processes did not drain cleanly: process 1 \(SIGKILL\)/);
     assert.ok(Date.now() - started < 5000, 'bounded by the deadline');
-    assert.ok(!alive(pid ?? 0));
+    assert.ok(!isAlive(pid ?? 0));
   });
 });
