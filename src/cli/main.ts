@@ -79,7 +79,10 @@ program
     '--check-connections',
     'then build every destination of the tenant files (and of the worker files\' tenants) and run its start-up check: reachable and writable with the rights sending needs (it may write and remove a probe; with autoCreate, missing tables are created as at start). One line per destination, OK or the error code',
   )
-  .addHelpText('after', exitCodesHelp('a problem was found in a file, or a destination check failed', 'every file valid (and every destination reachable)'))
+  .addHelpText(
+    'after',
+    exitCodesHelp('a problem was found in a file (one that cannot be read included), or a destination check failed', 'every file valid (and every destination reachable)', 'bad arguments, a path that does not exist'),
+  )
   .action(
     commandAction(async (paths: string[], options: { checkConnections?: boolean }) => {
       const { validateCommand } = await import('./validate-command.js');

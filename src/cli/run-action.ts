@@ -19,15 +19,9 @@ import { formatProblem, type ConfigProblem } from '../config/config-problem.js';
 export const exitCode = { ok: 0, rejected: 1, cannotRun: 2 } as const;
 export type ExitCode = (typeof exitCode)[keyof typeof exitCode];
 
-/** `Exit codes:` for a command's --help, with what 1 means for that command. */
-export function exitCodesHelp(rejected: string, ok = 'success'): string {
-  return [
-    '',
-    'Exit codes:',
-    `  0  ${ok}`,
-    `  1  ${rejected}`,
-    '  2  could not run: bad arguments, a missing or unreadable file, invalid config, a port in use',
-  ].join('\n');
+/** `Exit codes:` for a command's --help, with what 0, 1 (and 2, when it differs) mean for that command. */
+export function exitCodesHelp(rejected: string, ok = 'success', cannotRun = 'bad arguments, a missing or unreadable file, invalid config, a port in use'): string {
+  return ['', 'Exit codes:', `  0  ${ok}`, `  1  ${rejected}`, `  2  could not run: ${cannotRun}`].join('\n');
 }
 
 /** An expected condition that ends a command: its message is printed as is, without a stack. */

@@ -1,10 +1,14 @@
 /** `terra-fanout validate`: every problem of the given config files, then optionally every destination's check. */
+import { existsSync } from 'node:fs';
 import { validatePaths } from '../config/load-config.js';
 import { createLogger } from '../observability/logger.js';
 import { checkConnections, formatConnectionResult, tenantsOf } from './check-connections.js';
-import { exitCode, failWithProblems } from './run-action.js';
+import { CommandError, exitCode, failWithProblems } from './run-action.js';
 
 export async function validateCommand(paths: string[], options: { checkConnections?: boolean }): Promise<void> {
+  // A path that is not there is a mistyped argument (could not run), not a verdict on a file.
+  const missing = paths.filter((path) => !existsSync(path));
+  if (missing.length > 0) throw new CommandError(`${missing.join(', ')}: not found; expected a config file or a folder of them`);
   const result = await validatePaths(paths);
   if (result.problems.length > 0) failWithProblems(result.problems, exitCode.rejected);
   process.stdout.write(`ok: ${result.checked.length} file${result.checked.length === 1 ? '' : 's'} valid\n`);

@@ -168,6 +168,12 @@ describe('terra-fanout as a tool', () => {
     }
   });
 
+  it('validate: a path that does not exist exits 2, a problem in a file 1', async () => {
+    const missing = await runCli(['validate', 'config/worker.yaml', 'no/such/dir']);
+    assert.equal(missing.code, 2);
+    assert.equal(missing.stderr, 'terra-fanout: no/such/dir: not found; expected a config file or a folder of them\n');
+  });
+
   it('validate reports a worker file\'s tenants folder that cannot be read, and the tenant files in it', async () => {
     const { dir, workerPath } = await deployment({ port: 0 });
     await writeFile(join(dir, 'tenants', 'broken.yaml'), 'tenant: broken\ntopics: [t]\ndeadLetterTopic: t.dlq\ndestinations: []\ndefualts: {}\n');
