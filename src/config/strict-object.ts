@@ -10,18 +10,26 @@ export function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
   const allowed = Object.keys(shape);
   return z.strictObject(shape, {
     error: (issue) => {
-      if (issue.code === 'unrecognized_keys') return `${UNKNOWN_KEY}${allowed.join(', ')}`;
+      if (issue.code === 'unrecognized_keys') {
+        // Read alone (a schema parsed outside load-config) the message names the keys; load-config
+        // reads the allowed keys back (allowedKeysOf) and words one problem per key.
+        const [only, ...others] = issue.keys;
+        const suggestion = only !== undefined && others.length === 0 ? suggestKey(only, allowed) : null;
+        const keys = issue.keys.map((key) => `"${key}"`).join(', ');
+        return `unknown key ${keys}${suggestion === null ? '' : ` (did you mean "${suggestion}"?)`}${ALLOWED}${allowed.join(', ')}`;
+      }
       return undefined;
     },
   });
 }
 
-/** Start of the unknown-key message of strictObject; the allowed keys follow it, comma-separated. */
-const UNKNOWN_KEY = 'unknown key; expected one of: ';
+/** In strictObject's unknown-key message, what comes before the allowed keys (comma-separated, to the end). */
+const ALLOWED = '; expected one of: ';
 
 /** The keys allowed where an unknown-key issue was raised, read back from strictObject's message; null for other messages. */
 export function allowedKeysOf(message: string): string[] | null {
-  return message.startsWith(UNKNOWN_KEY) ? message.slice(UNKNOWN_KEY.length).split(', ') : null;
+  const at = message.indexOf(ALLOWED);
+  return message.startsWith('unknown key') && at >= 0 ? message.slice(at + ALLOWED.length).split(', ') : null;
 }
 
 /**
@@ -41,5 +49,5 @@ export function suggestKey(key: string, allowed: readonly string[]): string | nu
 /** The message for one unknown key: `unknown key; did you mean "brokers"? expected one of: ...`. */
 export function unknownKeyMessage(key: string, allowed: readonly string[]): string {
   const suggestion = suggestKey(key, allowed);
-  return suggestion === null ? `${UNKNOWN_KEY}${allowed.join(', ')}` : `unknown key; did you mean "${suggestion}"? expected one of: ${allowed.join(', ')}`;
+  return suggestion === null ? `unknown key${ALLOWED}${allowed.join(', ')}` : `unknown key; did you mean "${suggestion}"? expected one of: ${allowed.join(', ')}`;
 }
