@@ -72,6 +72,20 @@ program
   );
 
 program
+  .command('ingest')
+  .description(
+    'Run the ingest gateway until SIGTERM or SIGINT: Terra POSTs webhooks to /terra/<tenant>; each is verified with the tenant\'s signing secret and produced, as received, to its topic; 2xx only once Kafka acknowledged.',
+  )
+  .requiredOption('-c, --config <worker.yaml>', 'worker config file: its ingest section, and the tenants (from tenants.dir) with ingest enabled')
+  .addHelpText('after', exitCodesHelp('the gateway stopped after a failure, or a second signal cut the drain short', 'drained and stopped on SIGTERM or SIGINT'))
+  .action(
+    commandAction(async (options: { config: string }) => {
+      const { runIngest } = await import('./ingest.js');
+      await runIngest(options.config);
+    }),
+  );
+
+program
   .command('validate')
   .description('Check worker and tenant YAML files (or directories of them); report every problem with file, line and field path.')
   .argument('<paths...>', 'files or directories; a worker file brings its tenants folder along')
@@ -117,9 +131,10 @@ program
   .option('-c, --config <worker.yaml>', 'worker config to start from', 'config/worker.yaml')
   .option('--samples <events.ndjson>', 'Terra events to feed in, one JSON per line', 'config/samples/events.ndjson')
   .option('--http-port <port>', 'port for /metrics, /healthz and /readyz', parseInteger)
+  .option('--ingest-port <port>', 'port of the ingest gateway (POST /terra/<tenant>); default the worker file\'s ingest.port', parseInteger)
   .addHelpText('after', exitCodesHelp('the worker stopped after a failure', 'stopped on Ctrl-C'))
   .action(
-    commandAction(async (options: { config: string; samples: string; httpPort?: number }) => {
+    commandAction(async (options: { config: string; samples: string; httpPort?: number; ingestPort?: number }) => {
       const { runDev } = await import('./dev.js');
       await runDev(options);
     }),

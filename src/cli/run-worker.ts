@@ -4,11 +4,13 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
 import { type LoadedDeployment, loadWorkerWithTenants } from '../config/load-config.js';
 import { createLogger } from '../observability/logger.js';
 import type { RunningWorker } from '../worker/worker.js';
 import { SHUTDOWN_MARGIN_MS, startWorker } from '../worker/worker.js';
 import { startProcessGroup } from '../worker/process-group.js';
+import { startGatewayBesideWorker } from './ingest.js';
 import { exitCode, failWithProblems } from './run-action.js';
 import { onShutdownSignal } from './shutdown-signal.js';
 import { version } from './version.js';
@@ -46,14 +48,19 @@ export async function runWorkerCommand(options: RunOptions): Promise<void> {
   const { drainTimeoutMs } = deployment.worker.shutdown;
   if (options.processes <= 1) {
     const worker = await startWorker(deployment, { logger });
-    // worker.stop() resolves by the drain deadline plus SHUTDOWN_MARGIN_MS; the hard deadline is a last resort.
-    onShutdownSignal(() => worker.stop(), (message) => logger.info(message), { hardDeadlineMs: drainTimeoutMs + SHUTDOWN_MARGIN_MS + HARD_DEADLINE_SLACK_MS });
-    exitOnFatal(worker, logger, 'A lane');
+    // With `ingest.enabled`, the ingest gateway runs beside the lanes; both drain in parallel on SIGTERM.
+    const gateway = await startGatewayBesideWorker(deployment, worker.metrics.registry, logger);
+    const stop = async (): Promise<void> => void (await Promise.all([gateway?.stop(), worker.stop()]));
+    // worker.stop() resolves by the drain deadline plus SHUTDOWN_MARGIN_MS (the gateway by the drain deadline); the hard deadline is a last resort.
+    onShutdownSignal(stop, (message) => logger.info(message), { hardDeadlineMs: drainTimeoutMs + SHUTDOWN_MARGIN_MS + HARD_DEADLINE_SLACK_MS });
+    exitOnFatal({ fatal: worker.fatal, stop }, logger, 'A lane');
     return;
   }
   // Each worker process's stop() ends by drainTimeoutMs + SHUTDOWN_MARGIN_MS; the group waits a
   // little longer for them, then kills the stragglers; the hard deadline is a last resort.
   const stopMarginMs = SHUTDOWN_MARGIN_MS + HARD_DEADLINE_SLACK_MS;
+  // The gateway (with `ingest.enabled`) runs in this process, once, its metrics beside the workers'.
+  const ownMetrics = new Registry();
   const group = await startProcessGroup({
     workerModule: fileURLToPath(new URL('./worker-process.js', import.meta.url)),
     args: [options.config],
@@ -62,11 +69,14 @@ export async function runWorkerCommand(options: RunOptions): Promise<void> {
     drainTimeoutMs,
     stopMarginMs,
     logger,
+    ownMetrics,
   });
+  const gateway = await startGatewayBesideWorker(deployment, ownMetrics, logger);
+  const stop = async (): Promise<void> => void (await Promise.all([gateway?.stop(), group.stop()]));
   onShutdownSignal(
-    () => group.stop(),
+    stop,
     (message) => logger.info(message),
     { hardDeadlineMs: drainTimeoutMs + stopMarginMs + HARD_DEADLINE_SLACK_MS, force: () => group.kill() },
   );
-  exitOnFatal(group, logger, 'A worker process');
+  exitOnFatal({ fatal: group.fatal, stop }, logger, 'A worker process');
 }

@@ -45,6 +45,11 @@ export interface ProcessGroupOptions {
   stopMarginMs?: number;
   /** How long a scrape waits for a worker process's metrics; a late one is left out. Default 2 s. */
   scrapeTimeoutMs?: number;
+  /**
+   * This process's own metrics (for instance of an ingest gateway it runs), served with the
+   * worker processes' ones; Node.js and process metrics are added to it. Default: a new registry.
+   */
+  ownMetrics?: Registry;
 }
 
 export interface RunningProcessGroup {
@@ -161,7 +166,7 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
   };
 
   // The primary's own Node.js and process metrics join the sums (CPU, memory of the deployment).
-  const own = new Registry();
+  const own = options.ownMetrics ?? new Registry();
   collectDefaultMetrics({ register: own });
   const registry = new AggregatedRegistry(async () => {
     const started = slots.filter((slot) => slot.waiting !== null);

@@ -112,7 +112,13 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     const decoder = new TenantDecoder({
       maxMessageBytes: worker.budgets.maxMessageBytes,
       signature: signature === undefined ? undefined : { secret: signature.secret.reveal(), required: signature.required, toleranceSeconds: signature.toleranceSeconds },
-      s3Payload: { allowedHosts: worker.s3Payload.allowedHosts, allowHttp: worker.s3Payload.allowHttp, maxBytes: worker.s3Payload.maxBytes, timeoutMs: worker.s3Payload.timeoutMs },
+      s3Payload: {
+        allowedHosts: worker.s3Payload.allowedHosts,
+        allowHttp: worker.s3Payload.allowHttp,
+        maxBytes: worker.s3Payload.maxBytes,
+        timeoutMs: worker.s3Payload.timeoutMs,
+        maxExpiresInSeconds: worker.s3Payload.maxExpiresInSeconds,
+      },
       fetch: options.fetch,
       cacheBytes,
     });

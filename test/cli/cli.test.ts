@@ -22,7 +22,7 @@ describe('terra-fanout command line', () => {
   });
 
   it('has --help for every command', async () => {
-    for (const command of ['run', 'validate', 'check-event', 'dev']) {
+    for (const command of ['run', 'ingest', 'validate', 'check-event', 'dev']) {
       const result = await run([command, '--help']);
       assert.equal(result.code, 0, command);
       assert.match(result.stdout, new RegExp(`Usage: terra-fanout ${command}`));
