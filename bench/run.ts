@@ -2,7 +2,7 @@
  * `npm run bench`: figures, never a pass/fail on time. Every scenario prints CPU microseconds per
  * message (process.cpuUsage of the worker) and the machine's load beside its rates.
  *
- * Scenarios (BENCH_SCENARIOS=engine,targets,memory,latency,ingest,formats picks some; default all):
+ * Scenarios (BENCH_SCENARIOS=engine,targets,memory,latency,ingest,formats,processes picks some; default all):
  * - engine: raw kafkajs, the honest minimum, one lane, decode once per tenant (N destinations),
  *   the file destination (bench/scenarios/engine.ts);
  * - targets: each connector's target in bench/targets/ (S3 on moto, PostgreSQL, ...): one lane
@@ -12,7 +12,8 @@
  * - latency: Kafka append to webhook receipt at a steady rate (bench/scenarios/latency.ts);
  * - ingest: the ingest gateway, ~1 KB signed webhooks at 1,000 requests/s and flat out
  *   (bench/scenarios/ingest.ts);
- * - formats: encoding cost per record of the terra, fhir and fit formats (bench/scenarios/formats.ts).
+ * - formats: encoding cost per record of the terra, fhir and fit formats (bench/scenarios/formats.ts);
+ * - processes: `run --processes 1` and `2` on the same topic (bench/scenarios/processes.ts).
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -31,13 +32,14 @@ import { runFormatBench } from './scenarios/formats.js';
 import { runIngestBench } from './scenarios/ingest.js';
 import { runLatencyBench } from './scenarios/latency.js';
 import { runMemoryBench } from './scenarios/memory.js';
+import { runProcessesBench } from './scenarios/processes.js';
 
 const MiB = 1024 * 1024;
 const count = Number(process.env['BENCH_EVENTS'] ?? 50_000);
 /** The reference measurement (shared/reference/kafka-test-broker.md) used 3 brokers and 64 partitions. */
 const brokerCount = Number(process.env['BENCH_BROKERS'] ?? 1);
 const partitions = Number(process.env['BENCH_PARTITIONS'] ?? 16);
-const scenarios = new Set((process.env['BENCH_SCENARIOS'] ?? 'engine,targets,memory,latency,ingest,formats').split(',').map((name) => name.trim()));
+const scenarios = new Set((process.env['BENCH_SCENARIOS'] ?? 'engine,targets,memory,latency,ingest,formats,processes').split(',').map((name) => name.trim()));
 
 /** Every bench/targets/<connector>.js module, each exporting one start…BenchTarget function. */
 async function loadTargets(): Promise<Array<{ name: string; start: () => Promise<BenchTarget> }>> {
@@ -95,6 +97,7 @@ async function main(): Promise<void> {
     const memoryDisk = process.env['BENCH_MEMORY_DIR'] ?? '/dev/shm';
     if (scenarios.has('engine')) await runEngineBench({ kafka, brokers: broker.brokers, topic: 'bench-small', count, avgBytes: avg, disk, memoryDisk });
     if (scenarios.has('targets')) await runTargets(broker.brokers, 'bench-small', avg);
+    if (scenarios.has('processes')) await runProcessesBench({ brokers: broker.brokers, topic: 'bench-small', count, base: memoryDisk });
     if (scenarios.has('memory')) await runMemoryBench({ kafka, brokers: broker.brokers, memoryDisk });
     if (scenarios.has('latency')) await runLatencyBench({ kafka, brokers: broker.brokers, topic: 'bench-latency' });
     if (scenarios.has('ingest')) await runIngestBench(broker.brokers);

@@ -44,7 +44,12 @@ export type CheckLine =
       /** Per destination that writes the record: its format, the body's content type and size in bytes. */
       encoded?: Record<string, EncodedLine>;
     }
-  | { input: string; rejected: true; code: string; reason: string; destination?: string };
+  | { input: string; rejected: true; code: string; reason: string; destination?: string }
+  /** An accepted event that gives no records (a data event with `data: []`): lanes commit it without a send. */
+  | { input: string; records: 0; reason: string };
+
+/** What check-event says of an accepted event that gives no records. */
+export const NO_RECORDS_REASON = 'the event holds no data items (data: []); no destination receives anything and every lane commits it';
 
 function asMessage(input: CheckInput, options: CheckOptions): InboundMessage {
   const headers: Record<string, Buffer[]> = {};
@@ -73,6 +78,10 @@ export async function checkEvents(inputs: readonly CheckInput[], options: CheckO
     const outcome = await readRecords(message);
     if (!outcome.ok) {
       lines.push({ input: input.name, rejected: true, code: outcome.error.code, reason: outcome.error.message });
+      continue;
+    }
+    if (outcome.records.length === 0) {
+      lines.push({ input: input.name, records: 0, reason: NO_RECORDS_REASON });
       continue;
     }
     const perDestination = new Map<string, (record: TerraRecord) => { location: string; encoded?: EncodedLine }>();

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadWorkerWithTenants } from '../config/load-config.js';
 import { formatProblem } from '../config/config-problem.js';
-import { startLocalBroker } from '../dev/local-broker.js';
+import { type LocalBroker, startLocalBroker } from '../dev/local-broker.js';
 import { createKafkaClient } from '../kafka/kafka-client.js';
 import { createLogger } from '../observability/logger.js';
 import { startWorker } from '../worker/worker.js';
@@ -10,6 +10,7 @@ import { computeTerraSignature } from '../terra/signature.js';
 import { isKnownEventType, eventTypeKinds } from '../terra/event-types.js';
 import { readEventFacts } from '../ingest/extract-key.js';
 import { startGatewayBesideWorker } from './ingest.js';
+import { CommandError } from './run-action.js';
 import { onShutdownSignal } from './shutdown-signal.js';
 
 export interface DevOptions {
@@ -38,13 +39,24 @@ const poisonSample = Buffer.from('{"type":"activity","user":');
  */
 export async function runDev(options: DevOptions): Promise<void> {
   const say = (line: string): void => void process.stderr.write(`terra-fanout dev: ${line}\n`);
-  const broker = await startLocalBroker({ brokers: 1 });
+  const broker = await startLocalBroker({ brokers: 1 }).catch((error: unknown) => {
+    throw new CommandError(`the local broker could not start: ${error instanceof Error ? error.message : String(error)}`);
+  });
   say(`local Kafka-protocol broker (librdkafka mock cluster) at ${broker.brokers.join(',')}`);
+  try {
+    await runOnBroker(broker, options, say);
+  } catch (error) {
+    // Nothing may outlive a failed start: the broker is a child process of ours.
+    await broker.stop();
+    throw error;
+  }
+}
+
+async function runOnBroker(broker: LocalBroker, options: DevOptions, say: (line: string) => void): Promise<void> {
   const loaded = await loadWorkerWithTenants(options.config, { ...process.env, KAFKA_BROKERS: broker.brokers.join(',') });
   if (!loaded.ok) {
     for (const problem of loaded.problems) say(formatProblem(problem));
-    await broker.stop();
-    process.exit(2);
+    throw new CommandError(`${loaded.problems.length} problem${loaded.problems.length === 1 ? '' : 's'} found in ${options.config}.`);
   }
   const worker = { ...loaded.value.worker, kafka: { ...loaded.value.worker.kafka, brokers: broker.brokers, librdkafkaMockCompat: true, sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, maxWaitTimeMs: 100 } };
   const logger = createLogger(worker.log.level);

@@ -51,7 +51,7 @@ export async function runIngest(configPath: string): Promise<void> {
     },
     (message) => logger.info(message),
     // gateway.stop() is bounded by the drain deadline; the margin covers the producer's disconnect.
-    worker.shutdown.drainTimeoutMs + HARD_DEADLINE_MARGIN_MS,
+    { hardDeadlineMs: worker.shutdown.drainTimeoutMs + HARD_DEADLINE_MARGIN_MS },
   );
 }
 

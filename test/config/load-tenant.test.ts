@@ -113,7 +113,7 @@ describe('loadTenantFile', () => {
       '      url: https://example.com/x',
       '      timeoutMs: ${HOOK_TIMEOUT}',
     );
-    const problems = await problemsOf(text, { HOOK_TIMEOUT: '1000' });
+    const problems = await problemsOf(text, { HOOK_TIMEOUT: '1s' });
     assert.deepEqual(
       problems.map((problem) => problem.replace(/expected one of: activity, .*$/, 'expected one of: ...')),
       [
@@ -128,7 +128,7 @@ describe('loadTenantFile', () => {
         'acme.yaml:22:17: destinations[4].providers[0]: expected an upper-case provider name such as GARMIN or FITBIT',
         'acme.yaml:23:22: destinations[4].retry.jitter: expected number to be <=1',
         'acme.yaml:23:37: destinations[4].retry.maxDelayMs: expected a number, got a string',
-        'acme.yaml:26:18: destinations[4].config.timeoutMs: expected a number, got a string (${VAR} always gives a string; write this value in the file)',
+        'acme.yaml:26:18: destinations[4].config.timeoutMs: expected a number, got a string (the ${VAR} value is not a number)',
       ],
     );
   });
