@@ -12,6 +12,7 @@ import { SHUTDOWN_MARGIN_MS, startWorker } from '../worker/worker.js';
 import { startProcessGroup } from '../worker/process-group.js';
 import { startGatewayBesideWorker } from './ingest.js';
 import { exitCode, failWithProblems } from './run-action.js';
+import { applyHeapGrowth, workerNodeFlags } from './v8-heap.js';
 import { onShutdownSignal } from './shutdown-signal.js';
 import { version } from './version.js';
 
@@ -47,6 +48,7 @@ export async function runWorkerCommand(options: RunOptions): Promise<void> {
   logger.info({ version, config: options.config, tenants, processes: options.processes }, 'Starting terra-fanout.');
   const { drainTimeoutMs } = deployment.worker.shutdown;
   if (options.processes <= 1) {
+    applyHeapGrowth();
     const worker = await startWorker(deployment, { logger });
     // With `ingest.enabled`, the ingest gateway runs beside the lanes; both drain in parallel on SIGTERM.
     const gateway = await startGatewayBesideWorker(deployment, worker.metrics.registry, logger);
@@ -64,6 +66,7 @@ export async function runWorkerCommand(options: RunOptions): Promise<void> {
   const group = await startProcessGroup({
     workerModule: fileURLToPath(new URL('./worker-process.js', import.meta.url)),
     args: [options.config],
+    execArgv: [...workerNodeFlags(deployment.worker.budgets.processInFlightBytes), ...process.execArgv],
     processes: options.processes,
     http: deployment.worker.http,
     drainTimeoutMs,
