@@ -188,8 +188,13 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     });
   };
 
+  /** Tells each tenant's decoder how many lanes read through it (it caches only when shared). */
+  const countReaders = (tenants: readonly TenantConfig[]): void => {
+    for (const tenant of tenants) decoders.get(tenant.tenant)?.decoder.setReaders(tenant.destinations.length);
+  };
   const initial = laneSpecs(input.tenants, connectors);
   for (const spec of initial.values()) launch(spec, initial.size);
+  countReaders(input.tenants);
 
   const laneList = (): Lane[] => [...running.values()].map(({ lane }) => lane);
   const http = await startHttpServer({
@@ -247,6 +252,7 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
       launch(spec, wanted.size);
       result.started.push(name);
     }
+    countReaders(tenants);
     logger.info({ started: result.started, restarted: result.restarted, stopped: result.stopped, unchanged: result.unchanged.length }, 'Tenants applied.');
     return result;
   };
