@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import type { Secret } from '../../src/config/secret.js';
 import { secretString } from '../../src/config/secret-schema.js';
@@ -110,23 +109,4 @@ export function awsClientSettings(connection: AwsConnection): AwsClientSettings 
 export function awsWhere(region: string | undefined, endpoint: string | undefined): string {
   const regionText = region === undefined ? 'the default region' : `region ${region}`;
   return endpoint === undefined ? regionText : `endpoint ${safeUrlLabel(endpoint)} (${regionText})`;
-}
-
-const callSignals = new WeakMap<AbortSignal, AbortSignal>();
-
-/**
- * The signal to hand to SDK calls made under `parent` (a lane's shutdown signal): aborted with
- * it, but without a listener limit. Every in-flight SDK request listens for abort; with
- * `concurrency` requests on the lane's own signal Node would print MaxListenersExceededWarning.
- * One listener on `parent` per client, for the parent's lifetime (kept in a WeakMap).
- */
-export function sdkCallSignal(parent: AbortSignal): AbortSignal {
-  const known = callSignals.get(parent);
-  if (known !== undefined) return known;
-  const controller = new AbortController();
-  setMaxListeners(0, controller.signal);
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
-  callSignals.set(parent, controller.signal);
-  return controller.signal;
 }

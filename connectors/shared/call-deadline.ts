@@ -15,6 +15,7 @@
  *     deadline.end();
  *   }
  */
+import { setMaxListeners } from 'node:events';
 import { FanoutError } from '../../src/errors/catalogue.js';
 
 /** Raised by CallDeadline.within when the call's time ran out; `step` says what was awaited. */
@@ -156,4 +157,23 @@ export async function closeWithin(close: () => Promise<unknown>, destroy: () => 
     clearTimeout(timer);
     destroy();
   }
+}
+
+const callSignals = new WeakMap<AbortSignal, AbortSignal>();
+
+/**
+ * The signal to hand to calls made under `parent` (a lane's shutdown signal): aborted with it,
+ * but without a listener limit. Every in-flight request listens for abort; with `concurrency`
+ * requests on the lane's own signal Node would print MaxListenersExceededWarning. One listener on
+ * `parent`, for the parent's lifetime (kept in a WeakMap).
+ */
+export function sharedCallSignal(parent: AbortSignal): AbortSignal {
+  const known = callSignals.get(parent);
+  if (known !== undefined) return known;
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  if (parent.aborted) controller.abort(parent.reason);
+  else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
+  callSignals.set(parent, controller.signal);
+  return controller.signal;
 }

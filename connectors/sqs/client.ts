@@ -8,7 +8,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { ConnectorContext } from '../../src/connector/contract.js';
 import { createClaimCheck } from '../claim-check.js';
-import { awsClientSettings, sdkCallSignal } from '../shared/aws-connection.js';
+import { awsClientSettings } from '../shared/aws-connection.js';
+import { sharedCallSignal } from '../shared/call-deadline.js';
 import type { ClaimCheck } from '../shared/claim-check.js';
 import type { SqsConfig } from './config.js';
 import { classifySqsError, type SqsCallPlace } from './destination.js';
@@ -73,7 +74,7 @@ export function createSqsClients(config: SqsConfig, context: ConnectorContext): 
   /** Runs one SDK call with the call signal derived from `signal`; every failure leaves as a FanoutError. */
   const call = async <T>(action: string, signal: AbortSignal, run: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => {
     try {
-      return await run(sdkCallSignal(signal));
+      return await run(sharedCallSignal(signal));
     } catch (error) {
       throw classifySqsError(error, await placeOf(action), signal.aborted);
     }
