@@ -6,12 +6,15 @@
  * 2. Each connector's target in bench/targets/ (S3 on moto, PostgreSQL, ...): one lane into it,
  *    BENCH_TARGET_EVENTS events (default 20k), records/s and the ratio to the raw consumer.
  *    BENCH_TARGETS=s3,sql runs only those.
+ *    Every lane run also prints the worker's CPU per record (process.cpuUsage of this process, where
+ *    the worker runs; the local servers are child processes and not counted), and each connector's
+ *    CPU on top of the engine-only lane measured in the same run, with the machine's load average.
  * 3. 30 MB activity payloads (gzip on the wire, the mock keeps 5 MiB per partition) through a lane
  *    with a small process budget, showing peak RSS against the budget.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
@@ -164,7 +167,7 @@ async function laneRun(
   expected: number,
   budgets: Record<string, string>,
   sink: { type: 'file'; fsync: boolean; base: string } | { type: 'discard' } | { type: 'target'; target: BenchTarget },
-): Promise<{ seconds: number; rss: number; delivered: number }> {
+): Promise<{ seconds: number; rss: number; delivered: number; cpuMicrosPerRecord: number }> {
   const dir = await mkdtemp(join(sink.type === 'file' ? sink.base : tmpdir(), 'terra-fanout-bench-'));
   const worker = workerConfigSchema.parse({
     kafka: { brokers, librdkafkaMockCompat: true, sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, maxWaitTimeMs: 100, groupPrefix: `bench-${Date.now()}` },
@@ -182,11 +185,15 @@ async function laneRun(
   const counter = (name: string): Promise<number> =>
     running.metrics.registry.getSingleMetric(name)?.get().then((metric) => metric.values.reduce((sum, value) => sum + value.value, 0)) ?? Promise.resolve(0);
   let started = 0n;
+  let cpuAtStart = process.cpuUsage();
   let delivered = 0;
   const giveUp = Date.now() + 300_000;
   while (Date.now() < giveUp) {
     const received = await counter('terra_fanout_messages_received_total');
-    if (started === 0n && received > 0) started = process.hrtime.bigint();
+    if (started === 0n && received > 0) {
+      started = process.hrtime.bigint();
+      cpuAtStart = process.cpuUsage();
+    }
     delivered = await counter('terra_fanout_records_delivered_total');
     const parked = await counter('terra_fanout_records_dead_lettered_total');
     if (delivered + parked >= expected) {
@@ -196,11 +203,26 @@ async function laneRun(
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuAtStart);
+  const cpuMicrosPerRecord = (cpu.user + cpu.system) / Math.max(1, delivered);
   const rss = sampler.stop();
   if (delivered < expected) console.log(`  (gave up waiting: ${delivered}/${expected} delivered)`);
   await running.stop();
   await rm(dir, { recursive: true, force: true });
-  return { seconds, rss, delivered };
+  return { seconds, rss, delivered, cpuMicrosPerRecord };
+}
+
+/** `CPU 61.2 µs/rec (+14.0 over the engine-only lane)`: the worker's own CPU per delivered record. */
+function cpuFigure(micros: number, engine: number | undefined): string {
+  const over = engine === undefined ? '' : ` (${micros - engine >= 0 ? '+' : ''}${fmt(micros - engine, 1)} over the engine-only lane)`;
+  return `CPU ${fmt(micros, 1)} µs/rec${over}`;
+}
+
+/** `load 1.23 0.98 0.75`: what else the machine was doing while a figure was taken. */
+function load(): string {
+  return `load ${loadavg()
+    .map((value) => fmt(value, 2))
+    .join(' ')}`;
 }
 
 async function main(): Promise<void> {
@@ -219,6 +241,7 @@ async function main(): Promise<void> {
 
     const disk = process.env['BENCH_DIR'] ?? tmpdir();
     const memoryDisk = process.env['BENCH_MEMORY_DIR'] ?? '/dev/shm';
+    let engineCpu: number | undefined;
     const runs = [
       { label: 'lane -> discard (engine only)', sink: { type: 'discard' } as const },
       { label: `lane -> file, fsync off, ${memoryDisk}`, sink: { type: 'file', fsync: false, base: memoryDisk } as const },
@@ -228,8 +251,9 @@ async function main(): Promise<void> {
     for (const run of runs) {
       const lane = await laneRun(broker.brokers, 'bench-small', count, { processInFlightBytes: '256MiB', laneInFlightBytes: '64MiB' }, run.sink);
       const laneRate = lane.delivered / lane.seconds;
+      if (run.sink.type === 'discard') engineCpu = lane.cpuMicrosPerRecord;
       console.log(
-        `  ${run.label.padEnd(34)} ${fmt(laneRate).padStart(8)} rec/s  ${fmt((avg * lane.delivered) / MiB / lane.seconds, 1).padStart(6)} MB/s  peak RSS ${fmt(lane.rss / MiB)} MiB  ratio to raw ${fmt(laneRate / rawRate, 2)}`,
+        `  ${run.label.padEnd(34)} ${fmt(laneRate).padStart(8)} rec/s  ${fmt((avg * lane.delivered) / MiB / lane.seconds, 1).padStart(6)} MB/s  peak RSS ${fmt(lane.rss / MiB)} MiB  ratio to raw ${fmt(laneRate / rawRate, 2)}  ${cpuFigure(lane.cpuMicrosPerRecord, engineCpu)}  ${load()}`,
       );
     }
 
@@ -249,7 +273,7 @@ async function main(): Promise<void> {
         const laneRate = lane.delivered / lane.seconds;
         const held = target.count === undefined ? '' : `  holds ${fmt(await target.count())}`;
         console.log(
-          `  ${target.label.padEnd(34)} ${fmt(laneRate).padStart(8)} rec/s  (${fmt(targetCount)} events)  ${fmt((avg * lane.delivered) / MiB / lane.seconds, 1).padStart(6)} MB/s  peak RSS ${fmt(lane.rss / MiB)} MiB  ratio to raw ${fmt(laneRate / rawRate, 2)}${held}`,
+          `  ${target.label.padEnd(34)} ${fmt(laneRate).padStart(8)} rec/s  (${fmt(targetCount)} events)  ${fmt((avg * lane.delivered) / MiB / lane.seconds, 1).padStart(6)} MB/s  peak RSS ${fmt(lane.rss / MiB)} MiB  ratio to raw ${fmt(laneRate / rawRate, 2)}  ${cpuFigure(lane.cpuMicrosPerRecord, engineCpu)}${held}  ${load()}`,
         );
       } finally {
         await target.stop();

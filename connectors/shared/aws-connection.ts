@@ -55,6 +55,16 @@ export const awsConnectionFields = {
     .max(600_000)
     .default(30_000)
     .meta({ description: 'How long a request may stay silent (no bytes sent or received) before it fails as destination_timeout (retried). Milliseconds.', examples: [30_000] }),
+  timeoutMs: z
+    .int()
+    .min(1_000)
+    .max(900_000)
+    .default(60_000)
+    .meta({
+      description:
+        'Longest time one call may take in all: connecting, every attempt the SDK makes (maxAttempts), and all parts of a multipart upload. Past it the call is aborted, its connection closed, and the records fail as destination_timeout (retried). Milliseconds.',
+      examples: [60_000],
+    }),
 } as const;
 
 /** S3 only: path-style addressing (`endpoint/bucket/key`), which most S3-compatible stores need. */

@@ -47,6 +47,11 @@ export interface CallDeadline {
   within<T>(work: Promise<T>, step: string): Promise<T>;
   /** True once the deadline passed or shutdown aborted: whatever the call holds must be destroyed. */
   readonly over: boolean;
+  /**
+   * Aborted once the deadline passes or shutdown aborts (after within() has rejected), for SDKs
+   * that cancel a request, and close its connection, on a signal. Made on first use.
+   */
+  readonly signal: AbortSignal;
   /** Stops the timer and the shutdown listener. Call it in `finally`; safe to call more than once. */
   end(): void;
 }
@@ -62,11 +67,13 @@ const ignore = (): void => undefined;
 export function startDeadline(timeoutMs: number, shutdown?: AbortSignal): CallDeadline {
   const waiters = new Set<Waiter>();
   let failure: ((step: string) => Error) | undefined;
+  let controller: AbortController | undefined;
   const fail = (make: (step: string) => Error): void => {
     if (failure !== undefined) return;
     failure = make;
     for (const waiter of waiters) waiter.reject(make(waiter.step));
     waiters.clear();
+    controller?.abort(make('aborted'));
   };
   const onShutdown = (): void => fail((step) => new ShutdownAbort(step));
   const timer = setTimeout(() => fail((step) => new DeadlineExceeded(step, timeoutMs)), timeoutMs);
@@ -79,6 +86,14 @@ export function startDeadline(timeoutMs: number, shutdown?: AbortSignal): CallDe
     timeoutMs,
     get over() {
       return failure !== undefined;
+    },
+    get signal() {
+      if (controller === undefined) {
+        controller = new AbortController();
+        setMaxListeners(0, controller.signal);
+        if (failure !== undefined) controller.abort(failure('aborted'));
+      }
+      return controller.signal;
     },
     within<T>(work: Promise<T>, step: string): Promise<T> {
       if (failure !== undefined) {

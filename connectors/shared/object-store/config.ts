@@ -47,10 +47,12 @@ export interface ObjectLayout {
   gzip: boolean;
   unit: 'record' | 'event';
   concurrency: number;
+  /** Longest time one upload (or the check's probe) may take, retries inside the SDK included. */
+  timeoutMs: number;
 }
 
 /** Cross-field rules of the layout fields; call from the connector schema's superRefine. */
-export function checkObjectLayout(config: ObjectLayout, ctx: z.RefinementCtx): void {
+export function checkObjectLayout(config: Omit<ObjectLayout, 'timeoutMs'>, ctx: z.RefinementCtx): void {
   if (config.format === 'ndjson' && config.keyTemplate !== undefined) {
     ctx.addIssue({
       code: 'custom',
