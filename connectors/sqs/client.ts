@@ -9,7 +9,7 @@ import {
 import type { ConnectorContext } from '../../src/connector/contract.js';
 import { createClaimCheck } from '../claim-check.js';
 import { awsClientSettings } from '../shared/aws-connection.js';
-import { sharedCallSignal } from '../shared/call-deadline.js';
+import { deadlineError, withDeadline } from '../shared/call-deadline.js';
 import type { ClaimCheck } from '../shared/claim-check.js';
 import type { SqsConfig } from './config.js';
 import { classifySqsError, type SqsCallPlace } from './destination.js';
@@ -71,12 +71,15 @@ export function createSqsClients(config: SqsConfig, context: ConnectorContext): 
     return { label: target.label, region, endpoint: config.endpoint, action };
   };
 
-  /** Runs one SDK call with the call signal derived from `signal`; every failure leaves as a FanoutError. */
+  /**
+   * Runs one SDK call within timeoutMs (the SDK's own attempts included), aborted through its
+   * signal at the deadline or at shutdown; every failure leaves as a FanoutError.
+   */
   const call = async <T>(action: string, signal: AbortSignal, run: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => {
     try {
-      return await run(sharedCallSignal(signal));
+      return await withDeadline(config.timeoutMs, signal, (deadline) => deadline.within(run(deadline.signal), action));
     } catch (error) {
-      throw classifySqsError(error, await placeOf(action), signal.aborted);
+      throw deadlineError(error, target.label) ?? classifySqsError(error, await placeOf(action), signal.aborted);
     }
   };
 
@@ -126,6 +129,7 @@ export function createSqsClients(config: SqsConfig, context: ConnectorContext): 
     async close() {
       if (closed) return;
       closed = true;
+      // destroy() closes every socket at once; nothing is flushed, so there is nothing to wait for.
       client.destroy();
     },
   };
