@@ -13,7 +13,7 @@ export const fileConnector: ConnectorDefinition<FileConfig, FilePort> = {
   configSchema: fileConfigSchema,
   unit: (config) => config.unit,
   locate: (config, record, tenant) => fileKey(config, record, { tenant }),
-  createClient: (config) => createFileClient(config.directory, { fsync: config.fsync }),
+  createClient: (config) => createFileClient(config.directory, { fsync: config.fsync, timeoutMs: config.timeoutMs }),
   createDestination: (config, client, context) => createFileDestination(config, client, context),
   contract: {
     exampleConfig: (workdir) => fileConfigSchema.parse({ directory: join(workdir, 'file-destination') }),
