@@ -324,6 +324,33 @@ export function describeSqlDestination(options: SuiteOptions): void {
       await destination.close();
     });
 
+    it("the payload column and Terra's bytes: MariaDB keeps them exactly; PostgreSQL's jsonb keeps every number's digits but not the text", async () => {
+      const { destination } = await main();
+      const base = activity(unique('bytes'), {}, 1_000);
+      const item = base.item ?? {};
+      // Built as text: JSON.stringify would already have lost what this test is about.
+      const itemText = JSON.stringify(item).replace(/^\{/, '{"big_id": 12345678901234567890, "distance": 1000.0, "zero": -0.0, "name": "caf\\u00e9",  "z": 1, "a": 2, ');
+      const body = `{"type": "activity", "user": ${JSON.stringify(base.event['user'])}, "data": [${itemText}], "version": "2022-03-16"}`;
+      const record: TerraRecord = { ...base, body: Buffer.from(body) };
+      await sendOk(destination, [record]);
+      const [row] = await server.current.query<{ payload: unknown }>(
+        dialect === 'postgres'
+          ? `SELECT payload::text AS payload FROM ${table('terra_activity')} WHERE payload_id = $1`
+          : `SELECT CAST(payload AS CHAR) AS payload FROM ${table('terra_activity')} WHERE payload_id = ?`,
+        [record.identity],
+      );
+      const stored = String(row?.payload);
+      if (dialect === 'mysql') {
+        assert.equal(stored, body, 'MariaDB (JSON is LONGTEXT) keeps the exact bytes');
+        return;
+      }
+      assert.match(stored, /"big_id": 12345678901234567890[,}]/, 'integers beyond 2^53 keep every digit (numeric)');
+      assert.match(stored, /"distance": 1000\.0[,}]/, 'trailing zeros are kept (numeric keeps its scale)');
+      assert.match(stored, /"zero": 0\.0[,}]/, '-0.0 becomes 0.0 (numeric has no negative zero)');
+      assert.match(stored, /"name": "café"/, 'escapes are decoded');
+      assert.notEqual(stored, body, 'key order and whitespace are jsonb\'s own');
+    });
+
     it('a row lock held longer than statementTimeoutMs fails the batch as a retryable timeout', async () => {
       const { destination: owner } = await main();
       const user = unique('locked');
