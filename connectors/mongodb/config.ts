@@ -179,6 +179,14 @@ export const mongodbConfigSchema = strictObject({
         'terra: Terra\'s `_id` ({user_id, start_time} for data, {user_id, event_time} for user events, the user id for athlete). summary_id: {user_id, summary_id} for records that have a summary_id (activity, most sleep, health_observation), so two activities that start in the same second stay apart; other records keep Terra\'s `_id`.',
       examples: ['terra', 'summary_id'],
     }),
+  rawBody: z
+    .boolean()
+    .default(false)
+    .meta({
+      description:
+        "Also keep each record exactly as Terra sent it, as the string `_terra.raw` (the document then holds the record twice). The parsed fields are BSON doubles and strings: integers beyond 2^53 lose digits, 1000.0 reads as 1000, -0.0 as -0, escapes are decoded, key order is Terra's but duplicate keys collapse. Parse `_terra.raw` when those matter.",
+      examples: [false, true],
+    }),
   collectionPrefix: z
     .string()
     .max(64)

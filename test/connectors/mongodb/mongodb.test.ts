@@ -224,6 +224,27 @@ describe(`mongodb destination against a wire-protocol server (${process.env['MON
     }
   });
 
+  it("rawBody keeps Terra's bytes in _terra.raw; the parsed fields keep what BSON can (documented in the README)", async () => {
+    const database = target.current.database();
+    const destination = open(configFor(database, { rawBody: true }));
+    const base = makeRecord({ userId: 'u-bytes', summaryId: 'bytes-1' });
+    const itemText = JSON.stringify(base.item ?? {}).replace(/^\{/, '{"big_id": 12345678901234567890, "distance": 1000.0, "zero": -0.0, "name": "caf\\u00e9", ');
+    const body = `{"type": "activity", "user": ${JSON.stringify(base.event['user'])}, "data": [${itemText}], "version": "2022-03-16"}`;
+    // record.item is what the lane parsed: JSON.parse's values.
+    const parsed = JSON.parse(body) as { data: Array<Record<string, unknown>> };
+    const record: TerraRecord = { ...base, body: Buffer.from(body), item: parsed.data[0] ?? {}, event: parsed };
+    assert.deepEqual(codes(await destination.send([record], live())), ['ok']);
+    const [stored] = await allDocuments(database, 'activity');
+    assert.ok(stored !== undefined);
+    const meta = stored['_terra'] as Record<string, unknown>;
+    assert.equal(meta['raw'], body, '_terra.raw is the record exactly as sent');
+    assert.equal(stored['big_id'], 12345678901234567000, 'the parsed field lost the digits beyond 2^53');
+    assert.equal(stored['distance'], 1000);
+    assert.equal(stored['name'], 'café');
+    const without = open(configFor(target.current.database()));
+    assert.deepEqual(codes(await without.send([record], live())), ['ok']);
+  });
+
   it('a connection string the driver refuses fails check() as destination_misconfigured', async () => {
     const destination = open(configFor('terra', { url: 'mongodb://127.0.0.1:1/?notARealOption=1&maxPoolSize=notanumber' }));
     await assert.rejects(destination.check(), (error: unknown) => error instanceof FanoutError && error.code === 'destination_misconfigured');
