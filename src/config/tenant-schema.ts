@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { connectorRegistry } from '../../connectors/registry.js';
 import type { AnyConnectorDefinition } from '../connector/contract.js';
 import { isPlainObject } from '../json/json-value.js';
-import { eventTypes } from '../terra/event-types.js';
+import { eventFilterNames, eventFilterProblem, expandEventFilter } from '../terra/event-types.js';
 import { batchSchema, resolveDestinationSettings, retrySchema } from './delivery-settings.js';
 import { secretString } from './secret-schema.js';
 import { strictObject } from './strict-object.js';
@@ -30,8 +30,8 @@ function topicSchema(description: string, example: string) {
 }
 
 const eventTypeSchema = z
-  .enum(eventTypes, { error: () => `unknown Terra event type; expected one of: ${eventTypes.join(', ')}` })
-  .meta({ description: 'A Terra event type (the envelope `type`).', examples: ['activity'] });
+  .enum(eventFilterNames, { error: (issue) => eventFilterProblem(String(issue.input)) })
+  .meta({ description: 'A Terra event type (the envelope `type`), or `lab_report` for every lab_report.* type.', examples: ['activity', 'lab_report'] });
 
 const providerSchema = z
   .string()
@@ -68,8 +68,13 @@ function destinationSchema(connector: AnyConnectorDefinition) {
     events: z
       .array(eventTypeSchema)
       .min(1)
+      .transform(expandEventFilter)
       .optional()
-      .meta({ description: 'Only these Terra event types go to this destination. Default: every type.', examples: [['activity', 'sleep']] }),
+      .meta({
+        description:
+          'Only these Terra event types go to this destination. Default: every type. `lab_report` (Terra\'s opt-in name) means lab_report.completed and lab_report.failed; the exact types work too.',
+        examples: [['activity', 'sleep'], ['lab_report']],
+      }),
     providers: z
       .array(providerSchema)
       .min(1)

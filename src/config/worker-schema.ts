@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { allowedHostProblem, defaultAllowedHosts } from '../terra/allowed-hosts.js';
 import { byteSizeSchema } from './byte-size.js';
 import { secretString } from './secret-schema.js';
 import { strictObject } from './strict-object.js';
@@ -86,7 +87,10 @@ const kafkaSchema = strictObject({
   requestTimeoutMs: milliseconds('How long to wait for a broker to answer a request.', 30000),
   sessionTimeoutMs: milliseconds('A lane consumer that sends no heartbeat for this long leaves its group and its partitions move.', 30000),
   heartbeatIntervalMs: milliseconds('How often a lane consumer heartbeats to its group coordinator. Keep well under sessionTimeoutMs.', 3000),
-  maxWaitTimeMs: milliseconds('Longest a fetch waits on the broker for new messages.', 500),
+  maxWaitTimeMs: milliseconds(
+    'Longest a fetch waits on the broker when there are no new messages (a broker answers at once when there are). Lower means faster delivery after an idle spell and more idle requests: each lane makes about 1000/maxWaitTimeMs fetches per second while idle.',
+    100,
+  ),
   fromBeginning: z
     .boolean()
     .default(true)
@@ -106,6 +110,13 @@ const budgetsSchema = strictObject({
   processInFlightBytes: byteSizeSchema('Most bytes of messages in flight across all lanes; lanes pause fetching above it.', '256MiB').prefault('256MiB'),
   laneInFlightBytes: byteSizeSchema('Most bytes of messages in flight in one lane; the lane pauses its partitions above it.', '64MiB').prefault('64MiB'),
   maxMessageBytes: byteSizeSchema('Largest Kafka message accepted; a bigger one is dead-lettered as too large.', '32MiB').prefault('32MiB'),
+  decodeCacheBytes: z
+    .union([
+      z.literal(0).meta({ description: '0 turns the decode cache off: every lane decodes on its own.' }),
+      byteSizeSchema('Decoded messages kept per tenant so its other destinations need not decode them again (decode once per tenant). Default: an eighth of processInFlightBytes, at most 32MiB.', '32MiB'),
+    ])
+    .optional()
+    .meta({ description: 'Decoded messages kept per tenant so its other destinations need not decode them again (decode once per tenant). Default: an eighth of processInFlightBytes, at most 32MiB; 0 turns the cache off.' }),
 });
 
 const tenantsSchema = strictObject({
@@ -116,16 +127,55 @@ const tenantsSchema = strictObject({
     .meta({ description: 'Folder of tenant files (*.yaml, *.yml), relative to this worker file. Loaded as an absolute path.', examples: ['tenants', '/etc/terra-fanout/tenants'] }),
 });
 
-const HOST_PATTERN = /^(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+const allowedHostSchema = z
+  .string()
+  .superRefine((entry, ctx) => {
+    const problem = allowedHostProblem(entry);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .meta({
+    description:
+      'One place an s3_payload URL may point at: `host` (its scheme\'s default port only), `host:port`, `*.suffix` (any name below suffix), `*.suffix:port` or `[ipv6]:port`, each optionally followed by a `/path-prefix` the URL path must start with (for path-style bucket URLs).',
+    examples: ['storage.googleapis.com/terra-services-p-bkt-payloads', 'my-bucket.s3.eu-west-1.amazonaws.com', '*.blob.core.windows.net', 'minio.internal:9000'],
+  });
 
 const s3PayloadSchema = strictObject({
   allowedHosts: z
-    .array(z.string().regex(HOST_PATTERN, 'expected a host name, optionally starting with *. to match its subdomains'))
-    .default(['*.amazonaws.com', 'storage.googleapis.com', '*.storage.googleapis.com', '*.blob.core.windows.net'])
-    .meta({ description: 'Hosts an s3_payload `url` may point at; the payload is fetched only from these. `*.example.com` matches any subdomain of example.com.', examples: [['*.amazonaws.com', 'storage.googleapis.com']] }),
+    .array(allowedHostSchema)
+    .default([...defaultAllowedHosts])
+    .meta({
+      description:
+        "Where an s3_payload `url` may point; the payload is fetched only from a URL matching an entry. The default is Terra's own payload bucket on Google Cloud Storage (path-style and virtual-hosted). Setting the list replaces the default: keep its entries and add e.g. your own bucket when Terra uploads payloads to it (`my-bucket.s3.eu-west-1.amazonaws.com` or `s3.eu-west-1.amazonaws.com/my-bucket`).",
+      examples: [[...defaultAllowedHosts, 'my-bucket.s3.eu-west-1.amazonaws.com']],
+    }),
   allowHttp: z.boolean().default(false).meta({ description: 'Allow plain http:// payload URLs. Only for local test servers.', examples: [false] }),
   maxBytes: byteSizeSchema('Largest payload fetched for an s3_payload pointer; a bigger one is dead-lettered.', '64MiB').prefault('64MiB'),
   timeoutMs: milliseconds('How long one payload fetch may take.', 30000),
+  maxRetryMs: milliseconds(
+    'How long a payload fetch that fails retryably (5xx, 408, 429, a network error or a timeout) is retried (only that message\'s partition waits) before the message is dead-lettered as s3_payload_unavailable.',
+    300000,
+  ),
+  maxExpiresInSeconds: z
+    .number()
+    .int()
+    .positive()
+    .default(3600)
+    .meta({
+      description:
+        "The most seconds of a pointer's `expires_in` believed (counted from the Kafka timestamp). Terra documents 300-600 s; a pointer claiming longer is treated as expired after this many seconds, so a replayed or forged pointer cannot keep a URL alive for days.",
+      examples: [3600],
+    }),
+});
+
+const lanesSchema = strictObject({
+  lagIntervalMs: milliseconds('How often every lane\'s lag (messages and seconds) is refreshed from the brokers\' high watermarks and the group\'s committed offsets.', 5000),
+  stallWarningMs: milliseconds('A lane with work that has committed nothing for this long logs one warning with the reason it is stuck.', 60000),
+  progressIntervalMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(60000)
+    .meta({ description: 'How often a lane with work logs a progress line (records delivered and parked, lag). Milliseconds; 0 turns it off.', examples: [60000] }),
 });
 
 const shutdownSchema = strictObject({
@@ -142,6 +192,7 @@ export const workerConfigSchema = strictObject({
   budgets: budgetsSchema.prefault({}).meta({ description: 'Memory bounds: bytes of messages held while being delivered.' }),
   tenants: tenantsSchema.prefault({}).meta({ description: 'Where the tenant files are.' }),
   s3Payload: s3PayloadSchema.prefault({}).meta({ description: 'Fetching the real event behind an s3_payload pointer (Terra ping mode, or large events).' }),
+  lanes: lanesSchema.prefault({}).meta({ description: 'How lanes report on themselves: lag refresh, stall warnings, progress lines.' }),
   shutdown: shutdownSchema.prefault({}).meta({ description: 'Graceful shutdown.' }),
   log: logSchema.prefault({}).meta({ description: 'Logging (pino JSON on stdout).' }),
 }).meta({ title: 'terra-fanout worker', description: 'The worker file: Kafka connection, HTTP server, memory budgets and where the tenant files are.' });

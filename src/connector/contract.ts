@@ -58,6 +58,11 @@ export interface ConnectorDefinition<Config, Port> {
   configSchema: z.ZodType<Config>;
   /** Whether the destination receives one record per data item or the whole event. */
   unit(config: Config): DeliveryUnit;
+  /**
+   * Batch settings this type prefers over the built-in ones (a tenant or destination setting still
+   * wins): e.g. a short linger for a destination that sends each record on its own request.
+   */
+  batchDefaults?: { maxRecords?: number; maxBytes?: number; lingerMs?: number };
   /** Pure: where a record lands (object key, file path, URL...) for `tenant`. Used by check-event and tests. */
   locate(config: Config, record: TerraRecord, tenant: string): string;
   createClient(config: Config, context: ConnectorContext): Port;

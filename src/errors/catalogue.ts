@@ -14,6 +14,11 @@ export const errorCatalogue = {
   forbidden_key: { retryable: false, summary: 'The JSON uses a key that could pollute prototypes (__proto__, constructor, prototype).' },
   payload_too_large: { retryable: false, summary: 'The message is larger than budgets.maxMessageBytes.' },
   schema_violation: { retryable: false, summary: 'The event does not match the Terra schema for its type.' },
+  invalid_identifier: {
+    retryable: false,
+    summary: 'An id that reaches a key, file or object name or document id (user_id, provider, reference_id, summary_id, event_id, Teams ids, version) contains a control, format (BOM, bidirectional, zero-width) or lone-surrogate character.',
+  },
+  invalid_timestamp: { retryable: false, summary: 'A Terra timestamp is not a real date-time (2022-02-30, month 13, hour 24), or falls outside years 1000-9999.' },
   unknown_event_type: { retryable: false, summary: 'The event type is not one Terra sends.' },
   signature_missing: { retryable: false, summary: 'The tenant requires a Terra signature header and the message has none.' },
   signature_invalid: { retryable: false, summary: 'The Terra signature does not match the body or is outside the tolerance.' },

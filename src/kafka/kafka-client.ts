@@ -46,15 +46,30 @@ export interface CommitOffset {
   offset: string;
 }
 
+/** Partitions of one topic assigned to this member. */
+export interface PartitionAssignment {
+  topic: string;
+  partitions: readonly number[];
+}
+
+/** What a consumer should not fetch: everything (`all`), or only these partitions. */
+export interface PauseState {
+  all: boolean;
+  partitions: ReadonlyArray<{ topic: string; partition: number }>;
+}
+
 /** One lane's consumer group membership. */
 export interface LaneConsumer {
   /** Joins the group and calls `onBatch` for fetched batches, one partition at a time, until stopped. */
   start(onBatch: (batch: InboundBatch, controls: BatchControls) => Promise<void>): Promise<void>;
   commit(offsets: readonly CommitOffset[]): Promise<void>;
-  /** Stops fetching from every assigned partition until resume(). */
-  pause(): void;
-  resume(): void;
-  onJoined(listener: () => void): void;
+  /**
+   * Sets which partitions are not fetched (replacing the previous state). Cheap when the state is
+   * unchanged; batches of a paused partition already fetched are not handed over.
+   */
+  setPaused(state: PauseState): void;
+  /** Called after every group join (start and each rebalance) with this member's partitions. */
+  onJoined(listener: (assignment: readonly PartitionAssignment[]) => void): void;
   onCrash(listener: (error: Error) => void): void;
   /** Leaves the group. Waits for the batch in progress to return. */
   stop(): Promise<void>;
@@ -91,9 +106,40 @@ export interface ConsumerLimits {
   maxBytesPerPartition: number;
 }
 
+/** Offsets of one partition: `low` the earliest retained, `high` the high watermark (next offset to be written). */
+export interface PartitionOffsets {
+  partition: number;
+  low: string;
+  high: string;
+}
+
+export interface GroupOffset {
+  topic: string;
+  partition: number;
+  /** The group's committed offset (next to read), or `-1` when it has none for this partition. */
+  offset: string;
+}
+
+/**
+ * Cluster metadata and consumer-group offsets: lag, rewinds and the dead-letter tools. Every call
+ * is bounded by the connection's request timeout.
+ */
+export interface KafkaAdmin {
+  topicOffsets(topic: string): Promise<PartitionOffsets[]>;
+  groupOffsets(groupId: string, topics: readonly string[]): Promise<GroupOffset[]>;
+  /** The earliest offset per partition whose timestamp is at or after `timestampMs` (the high watermark when none). */
+  offsetsAtTime(topic: string, timestampMs: number): Promise<Array<{ partition: number; offset: string }>>;
+  /** Moves a group's committed offsets. Kafka refuses while the group has active members. */
+  setGroupOffsets(groupId: string, topic: string, offsets: ReadonlyArray<{ partition: number; offset: string }>): Promise<void>;
+  /** Number of members in the group now (0 when empty or unknown). */
+  groupMembers(groupId: string): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface KafkaClient {
   createLaneConsumer(groupId: string, topics: readonly string[], limits: ConsumerLimits): LaneConsumer;
   createProducer(): MessageProducer;
+  createAdmin(): KafkaAdmin;
 }
 
 function pemOrFile(value: string): string {
@@ -173,11 +219,29 @@ function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 30_000 },
   });
   let running = false;
+  let applied = 'none';
+  let wanted: PauseState = { all: false, partitions: [] };
+  const applyPause = (): void => {
+    if (!running) return;
+    const signature = wanted.all ? 'all' : wanted.partitions.map(({ topic, partition }) => `${topic}:${partition}`).join(',') || 'none';
+    if (signature === applied) return;
+    // kafkajs keeps whole-topic and per-partition pauses apart; resuming the topics first and then
+    // pausing what is wanted gives exactly the wanted state.
+    consumer.resume(topics.map((topic) => ({ topic })));
+    if (wanted.all) consumer.pause(topics.map((topic) => ({ topic })));
+    else {
+      const byTopic = new Map<string, number[]>();
+      for (const { topic, partition } of wanted.partitions) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+      if (byTopic.size > 0) consumer.pause([...byTopic].map(([topic, partitions]) => ({ topic, partitions })));
+    }
+    applied = signature;
+  };
   return {
     async start(onBatch) {
       await consumer.connect();
       for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: connection.fromBeginning });
       running = true;
+      applyPause();
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -209,14 +273,15 @@ function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
       if (offsets.length === 0) return;
       await consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
     },
-    pause() {
-      if (running) consumer.pause(topics.map((topic) => ({ topic })));
-    },
-    resume() {
-      if (running) consumer.resume(topics.map((topic) => ({ topic })));
+    setPaused(state) {
+      wanted = state;
+      applyPause();
     },
     onJoined(listener) {
-      consumer.on(consumer.events.GROUP_JOIN, () => listener());
+      consumer.on(consumer.events.GROUP_JOIN, (event) => {
+        const assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: [...partitions] }));
+        listener(assignment);
+      });
     },
     onCrash(listener) {
       consumer.on(consumer.events.CRASH, (event) => {
@@ -246,11 +311,54 @@ function createProducer(kafka: Kafka): MessageProducer {
   };
 }
 
+function createAdmin(kafka: Kafka): KafkaAdmin {
+  const admin = kafka.admin({ retry: { retries: 2 } });
+  let connected: Promise<void> | undefined;
+  const ready = async (): Promise<void> => {
+    connected ??= admin.connect().catch((error: unknown) => {
+      connected = undefined;
+      throw error;
+    });
+    await connected;
+  };
+  return {
+    async topicOffsets(topic) {
+      await ready();
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.map(({ partition, low, high }) => ({ partition, low, high }));
+    },
+    async groupOffsets(groupId, topics) {
+      await ready();
+      const byTopic = await admin.fetchOffsets({ groupId, topics: [...topics] });
+      return byTopic.flatMap(({ topic, partitions }) => partitions.map(({ partition, offset }) => ({ topic, partition, offset })));
+    },
+    async offsetsAtTime(topic, timestampMs) {
+      await ready();
+      const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, timestampMs);
+      return offsets.map(({ partition, offset }) => ({ partition, offset }));
+    },
+    async setGroupOffsets(groupId, topic, offsets) {
+      await ready();
+      await admin.setOffsets({ groupId, topic, partitions: offsets.map(({ partition, offset }) => ({ partition, offset })) });
+    },
+    async groupMembers(groupId) {
+      await ready();
+      const { groups } = await admin.describeGroups([groupId]);
+      return groups[0]?.members.length ?? 0;
+    },
+    async close() {
+      if (connected !== undefined) await admin.disconnect();
+      connected = undefined;
+    },
+  };
+}
+
 export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
   if (connection.librdkafkaMockCompat) applyLibrdkafkaMockCompat();
   const kafka = new Kafka(kafkaClientConfig(connection, logger, 'kafkajs'));
   return {
     createLaneConsumer: (groupId, topics, limits) => createLaneConsumer(kafka, connection, groupId, topics, limits),
     createProducer: () => createProducer(kafka),
+    createAdmin: () => createAdmin(kafka),
   };
 }

@@ -1,9 +1,10 @@
 import type { z } from 'zod';
 import { FanoutError, type ErrorCode } from '../errors/catalogue.js';
-import { eventTypeKinds, isKnownEventType } from './event-types.js';
+import { eventTypeKinds, isKnownEventType, unknownTypeReason } from './event-types.js';
 import { findJsonLimitViolation } from './json-limits.js';
 import { eventSchemaFor, pointerSchema, type S3PayloadPointer, type TerraEvent } from './schemas/event-schema.js';
-import { formatPath, isPlainObject } from '../json/json-value.js';
+import { isPlainObject } from '../json/json-value.js';
+import { schemaViolation } from './schemas/violation.js';
 import { verifyTerraSignature } from './signature.js';
 
 export interface DecodeOptions {
@@ -22,10 +23,15 @@ export interface DecodeOptions {
 
 export type DecodedEventKind = 'data' | 'user' | 'teams';
 
+/**
+ * `type` on a failure is the envelope's `type` when the bytes parsed into an object with a string
+ * `type` (so a destination that does not want that type can skip the message instead of parking
+ * it); null when the failure came earlier (size, signature, JSON) or there is no string type.
+ */
 export type DecodeResult =
   | { ok: true; kind: DecodedEventKind; event: TerraEvent; body: Buffer }
   | { ok: true; kind: 'pointer'; pointer: S3PayloadPointer; body: Buffer }
-  | { ok: false; error: FanoutError };
+  | { ok: false; error: FanoutError; type: string | null };
 
 export const defaultMaxDepth = 64;
 
@@ -38,7 +44,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * (`signature_missing`, `signature_invalid`; verified over the raw bytes before they are parsed);
  * UTF-8 and JSON (`malformed_json`); nesting and prototype keys (`json_too_deep`, `forbidden_key`);
  * an object with a string `type` (`schema_violation`); a type Terra sends (`unknown_event_type`);
- * the type's schema (`schema_violation`, naming the first failing path, never a value).
+ * the type's schema (`schema_violation`, naming the first failing path, never a value), with ids
+ * that reach keys held to identifier.ts (`invalid_identifier`) and timestamps to terra-time.ts
+ * (`invalid_timestamp`). A leading byte order mark is `malformed_json`.
  *
  * The event returned is the `JSON.parse` output itself: key order, unknown fields and key spelling
  * are exactly as received. Zod only validates.
@@ -55,9 +63,13 @@ export function decodeEvent(raw: Buffer | null, options: DecodeOptions): DecodeR
   }
   if (options.signature !== undefined) {
     const failure = checkSignature(raw, options.headers, options.signature, options.nowMs);
-    if (failure !== undefined) return { ok: false, error: failure };
+    if (failure !== undefined) return { ok: false, error: failure, type: null };
   }
 
+  if (startsWithByteOrderMark(raw)) {
+    // TextDecoder would drop it silently and every stored body would start with it.
+    return reject('malformed_json', 'The message starts with a byte order mark (U+FEFF); JSON sent over a network must not (RFC 8259).');
+  }
   let value: unknown;
   try {
     value = JSON.parse(utf8.decode(raw));
@@ -74,34 +86,36 @@ export function decodeEvent(raw: Buffer | null, options: DecodeOptions): DecodeR
     return reject('malformed_json', 'The message is not valid UTF-8.');
   }
 
+  const envelopeType = isPlainObject(value) && typeof value['type'] === 'string' ? value['type'] : null;
   const violation = findJsonLimitViolation(value, options.maxDepth ?? defaultMaxDepth);
   if (violation?.code === 'json_too_deep') {
-    return reject('json_too_deep', `The JSON nests deeper than ${options.maxDepth ?? defaultMaxDepth} levels.`);
+    return reject('json_too_deep', `The JSON nests deeper than ${options.maxDepth ?? defaultMaxDepth} levels.`, undefined, envelopeType);
   }
   if (violation?.code === 'forbidden_key') {
-    return reject('forbidden_key', `The JSON has a forbidden key "${violation.key}" at depth ${violation.depth}.`);
+    return reject('forbidden_key', `The JSON has a forbidden key "${violation.key}" at depth ${violation.depth}.`, undefined, envelopeType);
   }
 
   if (!isPlainObject(value)) {
     return reject('schema_violation', `A Terra event must be a JSON object, not ${describeJsonType(value)}.`);
   }
-  const type = value['type'];
-  if (typeof type !== 'string') {
+  const type = envelopeType;
+  if (type === null) {
     return reject('schema_violation', 'The event has no string "type" field.');
   }
   if (!isKnownEventType(type)) {
-    return reject('unknown_event_type', `The event type "${printableType(type)}" is not one Terra sends.`, { type: printableType(type) });
+    const reason = unknownTypeReason(type);
+    return reject('unknown_event_type', `The event type "${printableType(type)}" is not one Terra sends${reason === undefined ? '' : ` (${reason})`}.`, { type: printableType(type) }, type);
   }
 
   const issues: z.core.$ZodIssue[] = [];
   if (type === 's3_payload') {
     if (options.allowPointer === false) {
-      return reject('s3_payload_nested', 'The s3_payload body is itself an s3_payload pointer.');
+      return reject('s3_payload_nested', 'The s3_payload body is itself an s3_payload pointer.', undefined, type);
     }
-    if (!conforms(pointerSchema, value, issues)) return { ok: false, error: schemaViolation(type, issues) };
+    if (!conforms(pointerSchema, value, issues)) return { ok: false, error: schemaViolation(type, issues), type };
     return { ok: true, kind: 'pointer', pointer: value, body: raw };
   }
-  if (!conforms(eventSchemaFor(type, value), value, issues)) return { ok: false, error: schemaViolation(type, issues) };
+  if (!conforms(eventSchemaFor(type, value), value, issues)) return { ok: false, error: schemaViolation(type, issues), type };
   return { ok: true, kind: eventTypeKinds[type], event: value, body: raw };
 }
 
@@ -112,16 +126,6 @@ function conforms<T>(schema: z.ZodType<T>, value: unknown, issues: z.core.$ZodIs
   issues.push(...result.error.issues);
   return false;
 }
-
-function schemaViolation(type: string, issues: readonly z.core.$ZodIssue[]): FanoutError {
-  const first = issues[0];
-  if (first === undefined) return new FanoutError('schema_violation', `The ${type} event does not match the Terra schema.`, { detail: { type } });
-  const path = formatPath(first.path) || '(root)';
-  return new FanoutError('schema_violation', `The ${type} event does not match the Terra schema at ${path}: ${first.message}.`, {
-    detail: { type, path, issues: issues.length },
-  });
-}
-
 
 function checkSignature(
   raw: Buffer,
@@ -139,8 +143,12 @@ function checkSignature(
   return new FanoutError('signature_invalid', `The Terra signature is invalid: ${check.reason}.`);
 }
 
-function reject(code: ErrorCode, message: string, detail?: Record<string, string | number | boolean>): DecodeResult {
-  return { ok: false, error: new FanoutError(code, message, detail === undefined ? {} : { detail }) };
+function startsWithByteOrderMark(raw: Buffer): boolean {
+  return raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
+}
+
+function reject(code: ErrorCode, message: string, detail?: Record<string, string | number | boolean>, type: string | null = null): DecodeResult {
+  return { ok: false, error: new FanoutError(code, message, detail === undefined ? {} : { detail }), type };
 }
 
 function describeJsonType(value: unknown): string {

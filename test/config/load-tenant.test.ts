@@ -69,7 +69,7 @@ describe('loadTenantFile', () => {
   it('rejects an unknown event type, listing the known ones', async () => {
     const [problem, ...rest] = await problemsOf(tenantWith('  - name: raw', '    type: file', '    events: [activity, sleeep]', '    config: { directory: ./out }'));
     assert.deepEqual(rest, []);
-    assert.match(problem ?? '', /^acme\.yaml:7:24: destinations\[0\]\.events\[1\]: unknown Terra event type; expected one of: activity, athlete, .*s3_payload$/);
+    assert.match(problem ?? '', /^acme\.yaml:7:24: destinations\[0\]\.events\[1\]: unknown Terra event type; expected one of: activity, athlete, .*lab_report\.completed, lab_report\.failed, .*, lab_report$/);
   });
 
   it('rejects a missing environment variable at its line', async () => {
