@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timeoutMsField } from '../shared/timeout-field.js';
 import { secretString } from '../../src/config/secret-schema.js';
 import { strictObject } from '../../src/config/strict-object.js';
 
@@ -160,17 +161,9 @@ export const mongodbConfigSchema = strictObject({
   pool: poolSchema.default({ maxSize: 10, minSize: 0, maxIdleTimeMs: 0, waitQueueTimeoutMs: 0 }),
   timeouts: timeoutsSchema.default({ connectMs: 10_000, serverSelectionMs: 10_000, socketMs: 60_000 }),
   writeConcern: writeConcernSchema.default({ w: 'majority' }),
-  timeoutMs: z
-    .number()
-    .int()
-    .min(100)
-    .max(600_000)
-    .default(30_000)
-    .meta({
-      description:
-        'Longest time one call may take: a bulk write of up to 500 documents, a read of stored versions, creating the indexes at start, with server selection, waiting for a connection and the answer included. A server that stops answering fails the writes as destination_timeout (retried) within this time; the driver closes the connection it was waiting on. Milliseconds.',
-      examples: [30_000],
-    }),
+  timeoutMs: timeoutMsField(
+    'Longest time one call may take: a bulk write of up to 500 documents, a read of stored versions, creating the indexes at start, with server selection, waiting for a connection and the answer included. A server that stops answering fails the writes as destination_timeout (retried) within this time; the driver closes the connection it was waiting on.', 30_000,
+  ),
   idScheme: z
     .enum(['terra', 'summary_id'])
     .default('terra')
