@@ -140,12 +140,12 @@ export async function withDeadline<T>(timeoutMs: number, shutdown: AbortSignal |
  */
 export function deadlineError(error: unknown, target: string): FanoutError | undefined {
   if (error instanceof DeadlineExceeded) {
-    return new FanoutError('destination_timeout', `${target} did not answer within timeoutMs (${error.timeoutMs} ms) while waiting for: ${error.step}.`, {
+    return new FanoutError('destination_timeout', `${target} did not answer in time: nothing within timeoutMs (${error.timeoutMs} ms) while waiting for: ${error.step}.`, {
       detail: { timeoutMs: error.timeoutMs, step: error.step },
     });
   }
   if (error instanceof ShutdownAbort) {
-    return new FanoutError('destination_unavailable', `${target}: the call was abandoned at shutdown (${error.step}).`, { detail: { shutdown: true, step: error.step } });
+    return new FanoutError('destination_unavailable', `${target}: the call was aborted at shutdown (${error.step}).`, { detail: { shutdown: true, step: error.step } });
   }
   return undefined;
 }

@@ -43,16 +43,20 @@ export interface SqsClients {
 }
 
 function sdkAttributes(attributes: Readonly<Record<string, string>>): Record<string, MessageAttributeValue> {
-  return Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]));
+  const converted: Record<string, MessageAttributeValue> = {};
+  for (const name in attributes) converted[name] = { DataType: 'String', StringValue: attributes[name] };
+  return converted;
 }
 
-function sdkMessage(message: SqsMessage) {
-  return {
+/** A message as the SDK takes it (one object per message, no spreads: this runs for every record). */
+function sdkMessage(message: SqsMessage): { MessageBody: string; MessageAttributes: Record<string, MessageAttributeValue>; MessageGroupId?: string; MessageDeduplicationId?: string } {
+  const sdk: { MessageBody: string; MessageAttributes: Record<string, MessageAttributeValue>; MessageGroupId?: string; MessageDeduplicationId?: string } = {
     MessageBody: message.body,
     MessageAttributes: sdkAttributes(message.attributes),
-    ...(message.groupId === undefined ? {} : { MessageGroupId: message.groupId }),
-    ...(message.deduplicationId === undefined ? {} : { MessageDeduplicationId: message.deduplicationId }),
   };
+  if (message.groupId !== undefined) sdk.MessageGroupId = message.groupId;
+  if (message.deduplicationId !== undefined) sdk.MessageDeduplicationId = message.deduplicationId;
+  return sdk;
 }
 
 /**
@@ -104,7 +108,7 @@ export function createSqsClients(config: SqsConfig, context: ConnectorContext): 
     async sendBatch(entries, signal) {
       const queueUrl = await resolve(signal);
       const answer = await call('sqs:SendMessage', signal, (abortSignal) =>
-        client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries.map((entry) => ({ Id: entry.id, ...sdkMessage(entry) })) }), { abortSignal }),
+        client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries.map((entry) => Object.assign(sdkMessage(entry), { Id: entry.id })) }), { abortSignal }),
       );
       const results = new Map<string, SqsEntryResult>();
       for (const success of answer.Successful ?? []) if (success.Id !== undefined) results.set(success.Id, { ok: true });
