@@ -177,7 +177,11 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookPort 
       }
       return new Promise<WebhookAnswer>((resolve, reject) => {
         const reader = new AnswerReader(resolve, reject, options.timeoutMs, sharedCallSignal(signal));
-        poolFor(origin).dispatch({ method: 'POST', path, headers, body: request.body }, reader);
+        try {
+          poolFor(origin).dispatch({ method: 'POST', path, headers, body: request.body }, reader);
+        } catch (error) {
+          reader.onError(error instanceof Error ? error : new Error(String(error)));
+        }
       });
     },
 
