@@ -20,8 +20,10 @@
 # TypeScript, no dev dependencies, no compilers. test/deploy/image-build.test.ts runs these steps
 # in a temporary folder (no container engine there) and checks the result.
 
-# node:20.20.2-bookworm-slim, multi-arch manifest list.
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0
+# node:26.11.1-bookworm-slim (Node 26 "Lithium", the active LTS line), multi-arch index digest as
+# Docker Hub lists it. The tests run on the machine's Node 20 (the lowest version package.json's
+# engines allow); the image runs the current LTS.
+ARG NODE_IMAGE=node:26.11.1-bookworm-slim@sha256:86f07bc9c5dce4578cf37e5a418b7bfc7f817cda25cde66e2b66e95ed86c4567
 
 # Compiles the TypeScript (dev dependencies needed: typescript, @types/node).
 FROM ${NODE_IMAGE} AS build

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from '../../src/config/strict-object.js';
 import type { Secret } from '../../src/config/secret.js';
 import { secretString } from '../../src/config/secret-schema.js';
 import { safeUrlLabel } from './http-errors.js';
@@ -10,8 +11,7 @@ import { safeUrlLabel } from './http-errors.js';
  * SDK client.
  */
 
-const awsCredentialsSchema = z
-  .strictObject({
+const awsCredentialsSchema = strictObject({
     accessKeyId: z
       .string()
       .min(1)

@@ -182,6 +182,33 @@ const shutdownSchema = strictObject({
   drainTimeoutMs: milliseconds('On SIGTERM or SIGINT, how long in-flight sends may finish before they are abandoned (their offsets stay uncommitted and are read again).', 15000),
 });
 
+/** The ingest gateway (`terra-fanout ingest`, or `run` with `ingest.enabled`): Terra webhooks in, Kafka out. */
+const ingestSchema = strictObject({
+  enabled: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'true: `run` also serves the ingest gateway beside the lanes, so one process does both. `terra-fanout ingest` serves it whatever this says.', examples: [true] }),
+  host: z.string().min(1).default('0.0.0.0').meta({ description: 'Address the ingest gateway listens on.', examples: ['0.0.0.0', '127.0.0.1'] }),
+  port: z.number().int().min(0).max(65535).default(8080).meta({ description: 'Port of the ingest gateway: `POST /terra/<tenant>`, `/healthz`, `/readyz` (0 picks a free port).', examples: [8080] }),
+  bodyLimit: byteSizeSchema(
+    'Largest request body accepted; a bigger one is answered 413 as soon as its Content-Length or its bytes so far exceed it. Keep it at or below budgets.maxMessageBytes and the topic\'s max.message.bytes.',
+    '32MiB',
+  ).prefault('32MiB'),
+  maxInFlightBytes: byteSizeSchema('Most bytes of request bodies held at once (being read or waiting for Kafka); a request that would go above it is answered 503 with Retry-After.', '256MiB').prefault('256MiB'),
+  headersTimeoutMs: milliseconds('How long a client may take to send the request line and headers.', 10000),
+  readTimeoutMs: milliseconds('How long a client may take to send the request body, counted from the end of its headers; a slower one is answered 408.', 30000),
+  keepAliveTimeoutMs: milliseconds('How long an idle keep-alive connection is kept open.', 5000),
+  produceTimeoutMs: milliseconds(
+    'How long a request waits for Kafka to acknowledge its event (acks=all) before it is answered 503. Keep it below Terra\'s webhook timeout (about 8 s) so Terra sees the 503, not its own timeout.',
+    5000,
+  ),
+  retryAfterSeconds: z.number().int().positive().default(30).meta({ description: 'Retry-After sent with a 503 (Kafka unavailable, gateway busy or stopping). Seconds.', examples: [30] }),
+  healthcheck: z
+    .enum(['answer', 'produce'])
+    .default('answer')
+    .meta({ description: 'Terra `healthcheck` events: `answer` replies 200 (after the signature check) without producing them; `produce` stores them like any other event.', examples: ['answer'] }),
+});
+
 const logSchema = strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').meta({ description: 'Lowest log level written.', examples: ['info', 'debug'] }),
 });
@@ -194,6 +221,7 @@ export const workerConfigSchema = strictObject({
   s3Payload: s3PayloadSchema.prefault({}).meta({ description: 'Fetching the real event behind an s3_payload pointer (Terra ping mode, or large events).' }),
   lanes: lanesSchema.prefault({}).meta({ description: 'How lanes report on themselves: lag refresh, stall warnings, progress lines.' }),
   shutdown: shutdownSchema.prefault({}).meta({ description: 'Graceful shutdown.' }),
+  ingest: ingestSchema.prefault({}).meta({ description: 'The ingest gateway: receives Terra\'s webhook POSTs, checks their signature and produces them to the tenant\'s topic, answering 2xx only once Kafka acknowledged.' }),
   log: logSchema.prefault({}).meta({ description: 'Logging (pino JSON on stdout).' }),
 }).meta({ title: 'terra-fanout worker', description: 'The worker file: Kafka connection, HTTP server, memory budgets and where the tenant files are.' });
 

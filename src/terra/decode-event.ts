@@ -16,6 +16,7 @@ export interface DecodeOptions {
   headers: Readonly<Record<string, string>>;
   /** When set, the `terra-signature` / `x-terra-signature` header is verified against the raw bytes. */
   signature?: { secret: string; required: boolean; toleranceSeconds: number };
+  /** The time a signature's `t` must be within toleranceSeconds of (lanes pass the message's Kafka timestamp). */
   nowMs: number;
   /** Default true. False rejects an `s3_payload` as `s3_payload_nested` (used for fetched bodies). */
   allowPointer?: boolean;
@@ -127,7 +128,13 @@ function conforms<T>(schema: z.ZodType<T>, value: unknown, issues: z.core.$ZodIs
   return false;
 }
 
-function checkSignature(
+/**
+ * The signature check of decodeEvent on its own: `x-terra-signature` (or `terra-signature`) in
+ * `headers` (lower-case names) verified over the raw bytes. undefined when it passes (or is absent
+ * and not required); otherwise `signature_missing` or `signature_invalid`. The ingest gateway
+ * calls it so a webhook is refused by exactly the rule a lane would park it by.
+ */
+export function checkSignature(
   raw: Buffer,
   headers: Readonly<Record<string, string>>,
   signature: NonNullable<DecodeOptions['signature']>,

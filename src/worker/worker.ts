@@ -8,6 +8,8 @@ import { ByteBudget } from '../lane/byte-budget.js';
 import { Lane, tenantLaneReader } from '../lane/lane.js';
 import { startHttpServer, type HttpServer } from '../observability/http-server.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { destinationFormatWarnings, resolveDestinationFormat } from '../formats/destination-format.js';
+import { createFormatDropReport, reportFormatDrops } from '../formats/report-format-drops.js';
 import { TenantDecoder } from '../pipeline/tenant-decoder.js';
 import { buildDestination } from './build-destination.js';
 import { laneSpecs, tenantDecodeFingerprint, type LaneSpec } from './lane-spec.js';
@@ -141,11 +143,16 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     const context = { tenant: tenant.tenant, destination: destinationConfig.name, logger: logger.child({ tenant: tenant.tenant, destination: destinationConfig.name }) };
     const destination = buildDestination(connector, destinationConfig.config, context);
     const groupId = laneGroupId(worker.kafka.groupPrefix, tenant.tenant, destinationConfig.name);
-    const reader = tenantLaneReader(decoderFor(tenant), {
-      unit: connector.unit(destinationConfig.config),
-      events: destinationConfig.events === undefined ? null : new Set(destinationConfig.events),
-      providers: destinationConfig.providers === undefined ? null : new Set(destinationConfig.providers.map((provider) => provider.toUpperCase())),
-    });
+    for (const warning of destinationFormatWarnings(destinationConfig, connector)) context.logger.warn({ field: warning.path.join('.') }, warning.message);
+    const reader = reportFormatDrops(
+      tenantLaneReader(decoderFor(tenant), {
+        unit: connector.unit(destinationConfig.config),
+        events: destinationConfig.events === undefined ? null : new Set(destinationConfig.events),
+        providers: destinationConfig.providers === undefined ? null : new Set(destinationConfig.providers.map((provider) => provider.toUpperCase())),
+        format: resolveDestinationFormat(destinationConfig, connector),
+      }),
+      createFormatDropReport(metrics, context.logger, { tenant: tenant.tenant, destination: destinationConfig.name, connector: connector.type }),
+    );
     return new Lane({
       tenant: tenant.tenant,
       destinationName: destinationConfig.name,

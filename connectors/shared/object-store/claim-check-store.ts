@@ -1,3 +1,4 @@
+import { encodingOf } from '../../../src/formats/record-encoding.js';
 import { sanitizeKeyValue, joinKeyPrefix } from '../object-key.js';
 import type { ClaimCheck } from '../claim-check.js';
 import { probeKey } from './destination.js';
@@ -14,9 +15,9 @@ export interface ObjectStoreClaimCheckOptions {
   timeoutMs?: number | undefined;
 }
 
-/** Where the claim check keeps a record: `{prefix}/{type}/{identity}.json`, so a replay overwrites it. */
-export function claimCheckKey(options: Pick<ObjectStoreClaimCheckOptions, 'prefix'>, type: string, identity: string): string {
-  return joinKeyPrefix(options.prefix, `${sanitizeKeyValue(type)}/${identity}.json`);
+/** Where the claim check keeps a record: `{prefix}/{type}/{identity}.json` (`.fhir.json`, `.fit`: the record's format), so a replay overwrites it. */
+export function claimCheckKey(options: Pick<ObjectStoreClaimCheckOptions, 'prefix'>, type: string, identity: string, extension = 'json'): string {
+  return joinKeyPrefix(options.prefix, `${sanitizeKeyValue(type)}/${identity}.${extension}`);
 }
 
 /**
@@ -34,13 +35,14 @@ export function createObjectStoreClaimCheck(port: ObjectStorePort, options: Obje
   };
   return {
     store(record, signal) {
-      const key = claimCheckKey(options, record.type, record.identity);
+      const encoding = encodingOf(record);
+      const key = claimCheckKey(options, record.type, record.identity, encoding.extension);
       return bounded(signal, 'store the record body', async (callSignal) => {
         await port.put(
           {
             key,
             body: record.body,
-            contentType: 'application/json',
+            contentType: encoding.contentType,
             metadata: { type: metadataValue(record.type), identity: record.identity, user_id: metadataValue(record.userId) },
           },
           callSignal,
