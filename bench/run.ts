@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { startLocalBroker } from '../src/dev/local-broker.js';
+import { applyHeapGrowth } from '../src/cli/v8-heap.js';
 import { applyLibrdkafkaMockCompat } from '../src/kafka/librdkafka-mock-compat.js';
 import type { BenchTarget } from './bench-target.js';
 import { activity, produce } from './events.js';
@@ -92,6 +93,8 @@ async function main(): Promise<void> {
   if (scenarios.has('formats')) await runFormatBench();
   if (![...scenarios].some((name) => name !== 'formats')) return;
   applyLibrdkafkaMockCompat();
+  // The lanes of the engine and target scenarios run in this process: give it the worker's heap settings.
+  applyHeapGrowth();
   const bigCount = Number(process.env['BENCH_BIG_EVENTS'] ?? 8);
   const broker = await startLocalBroker({ brokers: brokerCount, topics: [{ name: 'bench-small', partitions }, { name: 'bench-big', partitions: Math.max(1, bigCount) }, { name: 'bench-big-sequence', partitions: 1 }, { name: 'bench-backlog', partitions: 64 }, { name: 'bench-latency', partitions: 16 }] });
   const kafka = new Kafka({ clientId: 'bench', brokers: broker.brokers, logLevel: logLevel.ERROR });

@@ -124,6 +124,7 @@ async function runWorker(argument: string): Promise<void> {
   const { tenantConfigSchema } = await import('../../src/config/tenant-schema.js');
   const { startWorker } = await import('../../src/worker/worker.js');
   applyLibrdkafkaMockCompat();
+  (await import('../../src/cli/v8-heap.js')).applyHeapGrowth();
   // Only what a deployment must say: the brokers (and the mock's compatibility switch), the URL.
   const worker = workerConfigSchema.parse({ kafka: { brokers, librdkafkaMockCompat: true, groupPrefix: `latency-${Date.now()}` }, http: { host: '127.0.0.1', port: 0 } });
   const tenant = tenantConfigSchema.parse({ tenant: 'bench', topics: [topic], deadLetterTopic: `${topic}.dlq`, destinations: [{ name: 'app', type: 'webhook', config: { url } }] });

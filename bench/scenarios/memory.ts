@@ -15,6 +15,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CompressionTypes, type Kafka } from 'kafkajs';
+import { applyHeapGrowth, workerNodeFlags } from '../../src/cli/v8-heap.js';
+import { parseByteSize } from '../../src/config/byte-size.js';
 import { activity, produce } from '../events.js';
 import { laneRun } from '../lane-run.js';
 import { fmt, machineLoad } from '../measure.js';
@@ -86,7 +88,9 @@ function report(label: string, result: ChildResult, budgetMiB: number): void {
 function child(brokers: string[], topic: string, expected: number, budget: string, base: string, sink: 'file' | 'discard' = 'file', groupPrefix = `bench-memory-${Date.now()}`): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const script = fileURLToPath(import.meta.url);
-    const proc = spawn(process.execPath, [...process.execArgv, script, JSON.stringify({ brokers, topic, expected, budget, base, sink, groupPrefix })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The V8 flags `run` gives a worker with this budget (the child also applies the heap growth).
+    const flags = workerNodeFlags(parseByteSize(budget) ?? 0);
+    const proc = spawn(process.execPath, ['--expose-gc', ...flags, script, JSON.stringify({ brokers, topic, expected, budget, base, sink, groupPrefix })], { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
     proc.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     proc.on('error', reject);
@@ -102,6 +106,7 @@ async function runChild(argument: string): Promise<void> {
   const { brokers, topic, expected, budget, base, sink, groupPrefix } = JSON.parse(argument) as { brokers: string[]; topic: string; expected: number; budget: string; base: string; sink: 'file' | 'discard'; groupPrefix: string };
   const { applyLibrdkafkaMockCompat } = await import('../../src/kafka/librdkafka-mock-compat.js');
   applyLibrdkafkaMockCompat();
+  applyHeapGrowth();
   (globalThis as { gc?: () => void }).gc?.();
   const baseline = process.memoryUsage().rss;
   const destination = sink === 'file' ? { name: 'files', type: 'file', config: { directory: '{dir}', fsync: false } } : { name: 'discard', type: 'discard', config: {} };

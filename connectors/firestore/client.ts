@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { FieldPath, Firestore, type DocumentReference, type Settings } from '@google-cloud/firestore';
+import { FanoutError } from '../../src/errors/catalogue.js';
 import type { FirestoreConfig } from './config.js';
 import { ORDERING_FIELD_PATH, replacesStored, storedOrderingTimestamp, type DocumentWrite } from './encode.js';
 
@@ -46,12 +48,36 @@ export function firestoreSettings(config: FirestoreConfig): Settings {
     settings.host = config.emulatorHost;
     settings.ssl = false;
   } else if (config.serviceAccountFile !== undefined) {
-    settings.keyFilename = config.serviceAccountFile;
+    // Read here rather than through the SDK's keyFilename: the SDK reads the file on the first call
+    // and, when it is missing, leaves a rejected promise nobody holds, which ends a Node process. A
+    // file that cannot be read now fails this destination's check only (the lane retries it).
+    settings.credentials = serviceAccountKey(readServiceAccountFile(config.serviceAccountFile));
   } else if (config.serviceAccountJson !== undefined) {
-    const key = JSON.parse(config.serviceAccountJson.reveal()) as { client_email: string; private_key: string };
-    settings.credentials = { client_email: key.client_email, private_key: key.private_key };
+    settings.credentials = serviceAccountKey(config.serviceAccountJson.reveal());
   }
   return settings;
+}
+
+function readServiceAccountFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+    throw new FanoutError('destination_misconfigured', `The Firestore service account file ${path} cannot be read (${code}).`);
+  }
+}
+
+function serviceAccountKey(text: string): { client_email: string; private_key: string } {
+  let key: unknown;
+  try {
+    key = JSON.parse(text);
+  } catch {
+    throw new FanoutError('destination_misconfigured', 'The Firestore service account key is not JSON.');
+  }
+  if (typeof key !== 'object' || key === null || !('client_email' in key) || !('private_key' in key) || typeof key.client_email !== 'string' || typeof key.private_key !== 'string') {
+    throw new FanoutError('destination_misconfigured', 'The Firestore service account key has no client_email and private_key.');
+  }
+  return { client_email: key.client_email, private_key: key.private_key };
 }
 
 /** The real port over @google-cloud/firestore. Builds the client now; connects on the first call. */

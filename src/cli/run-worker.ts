@@ -32,6 +32,17 @@ export async function loadDeployment(config: string): Promise<LoadedDeployment> 
   return loaded.value;
 }
 
+/**
+ * A promise some SDK rejected and nobody holds (seen with a client torn down after a failed check)
+ * ends a Node process by default, taking every tenant's lanes with it. A lane's own failures are all
+ * awaited and reported through its lane, so such a stray is logged at ERROR and the worker goes on.
+ */
+export function logStrayRejections(logger: Logger): void {
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason instanceof Error ? reason : new Error(String(reason)) }, 'A promise was rejected with nobody awaiting it (a library\'s background work); the worker goes on.');
+  });
+}
+
 /** When a lane fails for good: drain the others and exit 1 so the process is restarted. */
 export function exitOnFatal(worker: Pick<RunningWorker, 'fatal' | 'stop'>, logger: Logger, what: string): void {
   void worker.fatal.then(async (error) => {
@@ -49,6 +60,7 @@ export async function runWorkerCommand(options: RunOptions): Promise<void> {
   const { drainTimeoutMs } = deployment.worker.shutdown;
   if (options.processes <= 1) {
     applyHeapGrowth();
+    logStrayRejections(logger);
     const worker = await startWorker(deployment, { logger });
     // With `ingest.enabled`, the ingest gateway runs beside the lanes; both drain in parallel on SIGTERM.
     const gateway = await startGatewayBesideWorker(deployment, worker.metrics.registry, logger);

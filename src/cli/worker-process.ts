@@ -9,14 +9,14 @@
  *   single drain (a Ctrl-C reaches both the primary and its workers; that is still one drain).
  */
 import { createLogger } from '../observability/logger.js';
-import { startWorker, type RunningWorker } from '../worker/worker.js';
-import { applyHeapGrowth } from './v8-heap.js';
 import { metricsAsJson, readinessSchema, toWorkerProcessSchema, type FromWorkerProcess, type Readiness } from '../worker/process-group-messages.js';
+import { startWorker, type RunningWorker } from '../worker/worker.js';
+import { CommandError, exitOnError } from './run-action.js';
+import { exitOnFatal, loadDeployment, logStrayRejections } from './run-worker.js';
+import { applyHeapGrowth } from './v8-heap.js';
 
 /** The lists of a /readyz body (its status code says whether it is ready). */
 const readyzBodySchema = readinessSchema.omit({ ready: true }).partial();
-import { CommandError, exitOnError } from './run-action.js';
-import { exitOnFatal, loadDeployment } from './run-worker.js';
 
 /** How often the process looks at its own /readyz. */
 const READINESS_POLL_MS = 500;
@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   const logger = createLogger(deployment.worker.log.level).child({ process: Number(slot) });
   const worker = { ...deployment.worker, http: { host: '127.0.0.1', port: 0 } };
   applyHeapGrowth();
+  logStrayRejections(logger);
   const running = await startWorker({ ...deployment, worker }, { logger });
 
   let draining: Promise<void> | undefined;

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { firestoreSettings, type FirestorePort } from '../../../connectors/firestore/client.js';
@@ -80,7 +83,13 @@ describe('firestore config', () => {
   it('builds SDK settings explicitly: emulator, key file, key JSON, application default credentials', () => {
     const fixed = { projectId: 'my-app', databaseId: '(default)', ignoreUndefinedProperties: true, preferRest: false, universeDomain: 'googleapis.com' };
     assert.deepEqual(firestoreSettings(config({ projectId: 'my-app' })), { ...fixed, host: '127.0.0.1:8085', ssl: false });
-    assert.deepEqual(firestoreSettings(firestoreConfigSchema.parse({ projectId: 'my-app', serviceAccountFile: '/k.json' })), { ...fixed, keyFilename: '/k.json' });
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'terra-fanout-firestore-key-')), 'key.json');
+    writeFileSync(keyFile, serviceAccount);
+    assert.deepEqual(firestoreSettings(firestoreConfigSchema.parse({ projectId: 'my-app', serviceAccountFile: keyFile })), {
+      ...fixed,
+      credentials: { client_email: 'fanout@p.iam.gserviceaccount.com', private_key: 'unit-test-private-key' },
+    }, 'the key file is read by the connector, not left to the SDK');
+    assert.throws(() => firestoreSettings(firestoreConfigSchema.parse({ projectId: 'my-app', serviceAccountFile: join(keyFile, 'missing.json') })), /cannot be read \(ENOTDIR\)/);
     assert.deepEqual(firestoreSettings(firestoreConfigSchema.parse({ projectId: 'my-app', serviceAccountJson: serviceAccount })), {
       ...fixed,
       credentials: { client_email: 'fanout@p.iam.gserviceaccount.com', private_key: 'unit-test-private-key' },
