@@ -49,10 +49,7 @@ export async function loadWorkerWithTenants(workerPath: string, env: NodeJS.Proc
     const dirProblem = (message: string): ConfigProblem => ({ file: workerPath, line: dirAt?.line ?? null, column: dirAt?.column ?? null, path: 'tenants.dir', message });
     let names: string[] = [];
     try {
-      names = (await readdir(tenantsDir, { withFileTypes: true }))
-        .filter((entry) => entry.isFile() && YAML_EXTENSIONS.has(extname(entry.name)))
-        .map((entry) => entry.name)
-        .sort();
+      names = await listTenantFiles(tenantsDir);
       if (names.length === 0) problems.push(dirProblem('the tenants folder has no tenant files; expected at least one *.yaml or *.yml file'));
     } catch {
       problems.push(dirProblem('the tenants folder cannot be read; expected an existing folder (relative paths start at the worker file)'));
@@ -81,6 +78,21 @@ export async function loadWorkerWithTenants(workerPath: string, env: NodeJS.Proc
 
   if (!worker.ok || problems.length > 0) return { ok: false, problems };
   return { ok: true, value: { worker: worker.value, tenants, workerPath, tenantFiles } };
+}
+
+/**
+ * The tenant file names (*.yaml, *.yml) in a tenants folder, sorted. A symbolic link to a file
+ * counts: a Kubernetes ConfigMap volume holds its files as links into a hidden `..data` folder.
+ * Throws when the folder cannot be read.
+ */
+export async function listTenantFiles(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (!YAML_EXTENSIONS.has(extname(entry.name))) continue;
+    if (entry.isFile()) names.push(entry.name);
+    else if (entry.isSymbolicLink() && (await stat(join(dir, entry.name)).then((info) => info.isFile(), () => false))) names.push(entry.name);
+  }
+  return names.sort();
 }
 
 /**

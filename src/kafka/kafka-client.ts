@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type Consumer, type IHeaders, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, type Batch as KafkaBatch, type Consumer, type IHeaders, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Secret } from '../config/secret.js';
 import { applyLibrdkafkaMockCompat } from './librdkafka-mock-compat.js';
@@ -57,6 +57,22 @@ export interface LaneConsumer {
   onJoined(listener: () => void): void;
   onCrash(listener: (error: Error) => void): void;
   /** Leaves the group. Waits for the batch in progress to return. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A group member that reads one topic from its earliest retained offset (when the group has no
+ * committed offset) and can stop fetching single partitions: the dead-letter tools scan a topic up
+ * to the high watermarks they saw at start, and pause each partition that got there.
+ */
+export interface ScanConsumer {
+  /** Joins the group and calls `onBatch` for fetched batches, one partition at a time, until stopped. */
+  start(onBatch: (batch: InboundBatch, controls: BatchControls) => Promise<void>): Promise<void>;
+  commit(offsets: readonly CommitOffset[]): Promise<void>;
+  /** Stops fetching from one partition until the consumer stops. */
+  pausePartition(partition: number): void;
+  onCrash(listener: (error: Error) => void): void;
+  /** Leaves the group (never commits on its own). Waits for the batch in progress to return. */
   stop(): Promise<void>;
 }
 
@@ -125,6 +141,7 @@ export interface KafkaClient {
   createLaneConsumer(groupId: string, topics: readonly string[], limits: ConsumerLimits): LaneConsumer;
   createProducer(): MessageProducer;
   createAdmin(): KafkaAdmin;
+  createScanConsumer(groupId: string, topic: string, limits: ConsumerLimits): ScanConsumer;
 }
 
 function pemOrFile(value: string): string {
@@ -192,6 +209,25 @@ function headerBytes(headers: RawHeaders): number {
   return total;
 }
 
+function toInboundBatch(batch: KafkaBatch): InboundBatch {
+  const messages: InboundMessage[] = batch.messages.map((message) => {
+    const headers = readHeaders(message.headers);
+    const key = message.key ?? null;
+    const value = message.value ?? null;
+    return {
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: message.offset,
+      timestampMs: Number(message.timestamp),
+      key,
+      value,
+      headers,
+      sizeBytes: (value?.length ?? 0) + (key?.length ?? 0) + headerBytes(headers),
+    };
+  });
+  return { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, messages };
+}
+
 function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: string, topics: readonly string[], limits: ConsumerLimits): LaneConsumer {
   const consumer: Consumer = kafka.consumer({
     groupId,
@@ -214,25 +250,7 @@ function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: 1,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          const messages: InboundMessage[] = batch.messages.map((message) => {
-            const headers = readHeaders(message.headers);
-            const key = message.key ?? null;
-            const value = message.value ?? null;
-            return {
-              topic: batch.topic,
-              partition: batch.partition,
-              offset: message.offset,
-              timestampMs: Number(message.timestamp),
-              key,
-              value,
-              headers,
-              sizeBytes: (value?.length ?? 0) + (key?.length ?? 0) + headerBytes(headers),
-            };
-          });
-          await onBatch(
-            { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, messages },
-            { resolveOffset, heartbeat, isActive: () => running && isRunning() && !isStale() },
-          );
+          await onBatch(toInboundBatch(batch), { resolveOffset, heartbeat, isActive: () => running && isRunning() && !isStale() });
         },
       });
     },
@@ -248,6 +266,51 @@ function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
     },
     onJoined(listener) {
       consumer.on(consumer.events.GROUP_JOIN, () => listener());
+    },
+    onCrash(listener) {
+      consumer.on(consumer.events.CRASH, (event) => {
+        if (!event.payload.restart) listener(event.payload.error);
+      });
+    },
+    async stop() {
+      running = false;
+      await consumer.disconnect();
+    },
+  };
+}
+
+function createScanConsumer(kafka: Kafka, connection: KafkaConnection, groupId: string, topic: string, limits: ConsumerLimits): ScanConsumer {
+  const consumer: Consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: connection.sessionTimeoutMs,
+    heartbeatInterval: connection.heartbeatIntervalMs,
+    maxWaitTimeInMs: connection.maxWaitTimeMs,
+    maxBytes: limits.maxBytes,
+    maxBytesPerPartition: limits.maxBytesPerPartition,
+    allowAutoTopicCreation: false,
+    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 30_000 },
+  });
+  let running = false;
+  return {
+    async start(onBatch) {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      running = true;
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          await onBatch(toInboundBatch(batch), { resolveOffset, heartbeat, isActive: () => running && isRunning() && !isStale() });
+        },
+      });
+    },
+    async commit(offsets) {
+      if (offsets.length === 0) return;
+      await consumer.commitOffsets(offsets.map(({ topic: committed, partition, offset }) => ({ topic: committed, partition, offset })));
+    },
+    pausePartition(partition) {
+      if (running) consumer.pause([{ topic, partitions: [partition] }]);
     },
     onCrash(listener) {
       consumer.on(consumer.events.CRASH, (event) => {
@@ -326,5 +389,6 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
     createLaneConsumer: (groupId, topics, limits) => createLaneConsumer(kafka, connection, groupId, topics, limits),
     createProducer: () => createProducer(kafka),
     createAdmin: () => createAdmin(kafka),
+    createScanConsumer: (groupId, topic, limits) => createScanConsumer(kafka, connection, groupId, topic, limits),
   };
 }

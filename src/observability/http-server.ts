@@ -1,10 +1,18 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
 export interface HealthSource {
   /** Lanes not yet ready, by `tenant/destination`; empty when every lane is ready. */
   notReady(): string[];
+}
+
+/** Routes served beside the built-in ones (the admin API). */
+export interface ExtraRoutes {
+  /** Takes the request and answers it (returns true), or leaves it to the built-in routes (false). */
+  handle(request: IncomingMessage, response: ServerResponse): boolean;
+  /** Ends long-lived responses (event streams) before the server closes. */
+  close?(): void;
 }
 
 export interface HttpServer {
@@ -16,8 +24,9 @@ export interface HttpServer {
  * `/metrics` (Prometheus text), `/healthz` (the process answers) and `/readyz` (every lane joined
  * its group and its destination check passed; 503 with the lanes still waiting otherwise).
  */
-export async function startHttpServer(options: { host: string; port: number; registry: Registry; health: HealthSource }): Promise<HttpServer> {
+export async function startHttpServer(options: { host: string; port: number; registry: Registry; health: HealthSource; extraRoutes?: ExtraRoutes | undefined }): Promise<HttpServer> {
   const server: Server = createServer((request, response) => {
+    if (options.extraRoutes?.handle(request, response) === true) return;
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -46,6 +55,10 @@ export async function startHttpServer(options: { host: string; port: number; reg
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        options.extraRoutes?.close?.();
+        server.close(() => resolve());
+      }),
   };
 }
