@@ -58,8 +58,9 @@ export async function readJsonBody(request: IncomingMessage): Promise<unknown> {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
         clearTimeout(timer);
-        reject(new AdminHttpError(413, 'request_too_large', `The request body is larger than ${MAX_BODY_BYTES} bytes.`));
-        request.destroy();
+        // The answer closes the connection, so the rest of the body is never read.
+        reject(new AdminHttpError(413, 'request_too_large', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, { connection: 'close' }));
+        request.pause();
         return;
       }
       chunks.push(chunk);
