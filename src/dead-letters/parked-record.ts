@@ -56,7 +56,7 @@ function isoTime(text: string | null): number | null {
   return Number.isNaN(ms) ? null : ms;
 }
 
-/** The envelope `type` and `user.user_id` of a Terra event, best effort: null for anything else. */
+/** The envelope `type` and `user.user_id` of a Terra event (or an s3_payload pointer's `user_id`), best effort: null for anything else. */
 function peekEnvelope(value: Buffer | null): { type: string | null; userId: string | null } {
   if (value === null || value.length === 0 || value.length > MAX_PEEK_BYTES) return { type: null, userId: null };
   let parsed: unknown;
@@ -68,7 +68,8 @@ function peekEnvelope(value: Buffer | null): { type: string | null; userId: stri
   if (!isPlainObject(parsed)) return { type: null, userId: null };
   const type = typeof parsed['type'] === 'string' ? parsed['type'] : null;
   const user = parsed['user'];
-  const userId = isPlainObject(user) && typeof user['user_id'] === 'string' ? user['user_id'] : null;
+  // Some s3_payload pointers carry the user at the top level (Terra's queue form, version B).
+  const userId = isPlainObject(user) && typeof user['user_id'] === 'string' ? user['user_id'] : typeof parsed['user_id'] === 'string' ? parsed['user_id'] : null;
   return { type, userId };
 }
 
