@@ -5,7 +5,7 @@ import { formatProblem, type ConfigProblem } from '../config/config-problem.js';
 import { loadTenantFile, loadWorkerFile, loadWorkerWithTenants, validatePaths } from '../config/load-config.js';
 import { workerConfigSchema } from '../config/worker-schema.js';
 import { createLogger } from '../observability/logger.js';
-import { startWorker } from '../worker/worker.js';
+import { SHUTDOWN_MARGIN_MS, startWorker } from '../worker/worker.js';
 import { checkConnections, formatConnectionResult, tenantsOf } from './check-connections.js';
 import { checkEvents, type CheckInput } from './check-event.js';
 import { runDev } from './dev.js';
@@ -54,7 +54,8 @@ program
     const logger = createLogger(loaded.value.worker.log.level);
     logger.info({ version, config: options.config, tenants: loaded.value.tenants.map((tenant) => tenant.tenant) }, 'Starting terra-fanout.');
     const worker = await startWorker(loaded.value, { logger });
-    onShutdownSignal(() => worker.stop(), (message) => logger.info(message));
+    // worker.stop() resolves by the drain deadline plus SHUTDOWN_MARGIN_MS; the hard deadline is a last resort.
+    onShutdownSignal(() => worker.stop(), (message) => logger.info(message), loaded.value.worker.shutdown.drainTimeoutMs + SHUTDOWN_MARGIN_MS + 2_000);
     void worker.fatal.then(async (error) => {
       logger.fatal({ err: error }, 'A lane failed for good; draining the others and exiting so the worker is restarted.');
       await worker.stop().catch(() => undefined);

@@ -106,6 +106,13 @@ const budgetsSchema = strictObject({
   processInFlightBytes: byteSizeSchema('Most bytes of messages in flight across all lanes; lanes pause fetching above it.', '256MiB').prefault('256MiB'),
   laneInFlightBytes: byteSizeSchema('Most bytes of messages in flight in one lane; the lane pauses its partitions above it.', '64MiB').prefault('64MiB'),
   maxMessageBytes: byteSizeSchema('Largest Kafka message accepted; a bigger one is dead-lettered as too large.', '32MiB').prefault('32MiB'),
+  decodeCacheBytes: z
+    .union([
+      z.literal(0).meta({ description: '0 turns the decode cache off: every lane decodes on its own.' }),
+      byteSizeSchema('Decoded messages kept per tenant so its other destinations need not decode them again (decode once per tenant). Default: an eighth of processInFlightBytes, at most 32MiB.', '32MiB'),
+    ])
+    .optional()
+    .meta({ description: 'Decoded messages kept per tenant so its other destinations need not decode them again (decode once per tenant). Default: an eighth of processInFlightBytes, at most 32MiB; 0 turns the cache off.' }),
 });
 
 const tenantsSchema = strictObject({
@@ -146,6 +153,21 @@ const s3PayloadSchema = strictObject({
   allowHttp: z.boolean().default(false).meta({ description: 'Allow plain http:// payload URLs. Only for local test servers.', examples: [false] }),
   maxBytes: byteSizeSchema('Largest payload fetched for an s3_payload pointer; a bigger one is dead-lettered.', '64MiB').prefault('64MiB'),
   timeoutMs: milliseconds('How long one payload fetch may take.', 30000),
+  maxRetryMs: milliseconds(
+    'How long a payload fetch that fails with a 5xx, a network error or a timeout is retried (only that message\'s partition waits) before the message is dead-lettered as s3_payload_unavailable.',
+    300000,
+  ),
+});
+
+const lanesSchema = strictObject({
+  lagIntervalMs: milliseconds('How often every lane\'s lag (messages and seconds) is refreshed from the brokers\' high watermarks and the group\'s committed offsets.', 5000),
+  stallWarningMs: milliseconds('A lane with work that has committed nothing for this long logs one warning with the reason it is stuck.', 60000),
+  progressIntervalMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(60000)
+    .meta({ description: 'How often a lane with work logs a progress line (records delivered and parked, lag). Milliseconds; 0 turns it off.', examples: [60000] }),
 });
 
 const shutdownSchema = strictObject({
@@ -187,6 +209,7 @@ export const workerConfigSchema = strictObject({
   budgets: budgetsSchema.prefault({}).meta({ description: 'Memory bounds: bytes of messages held while being delivered.' }),
   tenants: tenantsSchema.prefault({}).meta({ description: 'Where the tenant files are.' }),
   s3Payload: s3PayloadSchema.prefault({}).meta({ description: 'Fetching the real event behind an s3_payload pointer (Terra ping mode, or large events).' }),
+  lanes: lanesSchema.prefault({}).meta({ description: 'How lanes report on themselves: lag refresh, stall warnings, progress lines.' }),
   shutdown: shutdownSchema.prefault({}).meta({ description: 'Graceful shutdown.' }),
   log: logSchema.prefault({}).meta({ description: 'Logging (pino JSON on stdout).' }),
   admin: adminSchema.prefault({}).meta({ description: 'The admin API on the HTTP port (off by default).' }),

@@ -46,15 +46,30 @@ export interface CommitOffset {
   offset: string;
 }
 
+/** Partitions of one topic assigned to this member. */
+export interface PartitionAssignment {
+  topic: string;
+  partitions: readonly number[];
+}
+
+/** What a consumer should not fetch: everything (`all`), or only these partitions. */
+export interface PauseState {
+  all: boolean;
+  partitions: ReadonlyArray<{ topic: string; partition: number }>;
+}
+
 /** One lane's consumer group membership. */
 export interface LaneConsumer {
   /** Joins the group and calls `onBatch` for fetched batches, one partition at a time, until stopped. */
   start(onBatch: (batch: InboundBatch, controls: BatchControls) => Promise<void>): Promise<void>;
   commit(offsets: readonly CommitOffset[]): Promise<void>;
-  /** Stops fetching from every assigned partition until resume(). */
-  pause(): void;
-  resume(): void;
-  onJoined(listener: () => void): void;
+  /**
+   * Sets which partitions are not fetched (replacing the previous state). Cheap when the state is
+   * unchanged; batches of a paused partition already fetched are not handed over.
+   */
+  setPaused(state: PauseState): void;
+  /** Called after every group join (start and each rebalance) with this member's partitions. */
+  onJoined(listener: (assignment: readonly PartitionAssignment[]) => void): void;
   onCrash(listener: (error: Error) => void): void;
   /** Leaves the group. Waits for the batch in progress to return. */
   stop(): Promise<void>;
@@ -240,11 +255,29 @@ function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 30_000 },
   });
   let running = false;
+  let applied = 'none';
+  let wanted: PauseState = { all: false, partitions: [] };
+  const applyPause = (): void => {
+    if (!running) return;
+    const signature = wanted.all ? 'all' : wanted.partitions.map(({ topic, partition }) => `${topic}:${partition}`).join(',') || 'none';
+    if (signature === applied) return;
+    // kafkajs keeps whole-topic and per-partition pauses apart; resuming the topics first and then
+    // pausing what is wanted gives exactly the wanted state.
+    consumer.resume(topics.map((topic) => ({ topic })));
+    if (wanted.all) consumer.pause(topics.map((topic) => ({ topic })));
+    else {
+      const byTopic = new Map<string, number[]>();
+      for (const { topic, partition } of wanted.partitions) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+      if (byTopic.size > 0) consumer.pause([...byTopic].map(([topic, partitions]) => ({ topic, partitions })));
+    }
+    applied = signature;
+  };
   return {
     async start(onBatch) {
       await consumer.connect();
       for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: connection.fromBeginning });
       running = true;
+      applyPause();
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -258,14 +291,15 @@ function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
       if (offsets.length === 0) return;
       await consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
     },
-    pause() {
-      if (running) consumer.pause(topics.map((topic) => ({ topic })));
-    },
-    resume() {
-      if (running) consumer.resume(topics.map((topic) => ({ topic })));
+    setPaused(state) {
+      wanted = state;
+      applyPause();
     },
     onJoined(listener) {
-      consumer.on(consumer.events.GROUP_JOIN, () => listener());
+      consumer.on(consumer.events.GROUP_JOIN, (event) => {
+        const assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: [...partitions] }));
+        listener(assignment);
+      });
     },
     onCrash(listener) {
       consumer.on(consumer.events.CRASH, (event) => {

@@ -1,52 +1,98 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { version as workerVersion } from '../cli/version.js';
 
 /**
- * Every metric terra-fanout exports, declared in one place. Names follow
- * `terra_fanout_<thing>_<unit>`. Labels come from bounded sets only: tenant and destination
- * names from config, connector type from the registry, error codes from the catalogue,
- * outcome from a fixed list. Never a user id, topic offset or anything from a payload.
+ * Every metric terra-fanout exports, declared in one place; docs/metrics.md says what each counts
+ * (a test keeps the two in step). Names follow `terra_fanout_<thing>_<unit>`. Labels come from
+ * bounded sets only: tenant and destination names from config, connector type from the registry,
+ * error codes from the catalogue, reasons and outcomes from fixed lists. Never a user id, topic
+ * offset or anything from a payload. Every lane series carries tenant, destination and connector.
  */
+export type LaneLabel = 'tenant' | 'destination' | 'connector';
+
 export interface Metrics {
   registry: Registry;
-  messagesReceived: Counter<'tenant' | 'destination'>;
-  recordsReceived: Counter<'tenant' | 'destination' | 'connector'>;
-  recordsDelivered: Counter<'tenant' | 'destination' | 'connector'>;
-  recordsFiltered: Counter<'tenant' | 'destination'>;
-  recordsFailed: Counter<'tenant' | 'destination' | 'connector' | 'code'>;
-  recordsDeadLettered: Counter<'tenant' | 'destination' | 'code'>;
-  retries: Counter<'tenant' | 'destination' | 'code'>;
-  batchSize: Histogram<'tenant' | 'destination' | 'connector'>;
-  sendDuration: Histogram<'tenant' | 'destination' | 'connector' | 'outcome'>;
-  laneLag: Gauge<'tenant' | 'destination' | 'topic' | 'partition'>;
-  lanePaused: Gauge<'tenant' | 'destination'>;
-  laneReady: Gauge<'tenant' | 'destination'>;
-  inFlightBytes: Gauge<'tenant' | 'destination'>;
+  messagesReceived: Counter<LaneLabel>;
+  messagesFiltered: Counter<LaneLabel | 'reason'>;
+  recordsFiltered: Counter<LaneLabel | 'reason'>;
+  recordsReceived: Counter<LaneLabel>;
+  recordsDelivered: Counter<LaneLabel>;
+  deliveryFailures: Counter<LaneLabel | 'code'>;
+  messagesRejected: Counter<LaneLabel | 'code'>;
+  recordsDeadLettered: Counter<LaneLabel | 'code'>;
+  retries: Counter<LaneLabel | 'code'>;
+  commits: Counter<LaneLabel>;
+  batchSize: Histogram<LaneLabel>;
+  sendDuration: Histogram<LaneLabel | 'outcome'>;
+  laneLag: Gauge<LaneLabel | 'topic' | 'partition'>;
+  laneLagSeconds: Gauge<LaneLabel | 'topic' | 'partition'>;
+  laneReady: Gauge<LaneLabel>;
+  lanePaused: Gauge<LaneLabel>;
+  laneStalled: Gauge<LaneLabel | 'reason'>;
+  laneLastProgress: Gauge<LaneLabel>;
+  inFlightBytes: Gauge<LaneLabel>;
   processInFlightBytes: Gauge;
-  commits: Counter<'tenant' | 'destination'>;
+  processBudgetBytes: Gauge;
+  decodeCacheBytes: Gauge;
+  decodeCacheRequests: Counter<'tenant' | 'result'>;
+  buildInfo: Gauge<'version' | 'node'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'terra_fanout_' });
-  const lane = ['tenant', 'destination'] as const;
-  const laneConnector = ['tenant', 'destination', 'connector'] as const;
+  // Unprefixed, as prom-client names them, so stock Node.js dashboards work.
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const lane = ['tenant', 'destination', 'connector'] as const;
+  const registers = [registry];
+  const buildInfo = new Gauge({ name: 'terra_fanout_build_info', help: 'Always 1; the worker version and the Node.js version.', labelNames: ['version', 'node'] as const, registers });
+  buildInfo.set({ version: workerVersion, node: process.versions.node }, 1);
   return {
     registry,
-    messagesReceived: new Counter({ name: 'terra_fanout_messages_received_total', help: 'Kafka messages read by a lane.', labelNames: lane, registers: [registry] }),
-    recordsReceived: new Counter({ name: 'terra_fanout_records_received_total', help: 'Records produced from decoded events, after the event filter.', labelNames: laneConnector, registers: [registry] }),
-    recordsDelivered: new Counter({ name: 'terra_fanout_records_delivered_total', help: 'Records the destination confirmed.', labelNames: laneConnector, registers: [registry] }),
-    recordsFiltered: new Counter({ name: 'terra_fanout_records_filtered_total', help: 'Events skipped by the destination event/provider filter (committed, not delivered).', labelNames: lane, registers: [registry] }),
-    recordsFailed: new Counter({ name: 'terra_fanout_records_failed_total', help: 'Failed delivery attempts and rejected input, by error code.', labelNames: [...laneConnector, 'code'], registers: [registry] }),
-    recordsDeadLettered: new Counter({ name: 'terra_fanout_records_dead_lettered_total', help: 'Records and messages parked in the dead-letter topic, by error code.', labelNames: [...lane, 'code'], registers: [registry] }),
-    retries: new Counter({ name: 'terra_fanout_retries_total', help: 'Records scheduled for another attempt, by error code.', labelNames: [...lane, 'code'], registers: [registry] }),
-    batchSize: new Histogram({ name: 'terra_fanout_batch_size_records', help: 'Records per send() call.', labelNames: laneConnector, buckets: [1, 5, 10, 50, 100, 250, 500, 1000, 5000], registers: [registry] }),
-    sendDuration: new Histogram({ name: 'terra_fanout_send_duration_seconds', help: 'Duration of one send() call.', labelNames: [...laneConnector, 'outcome'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }),
-    laneLag: new Gauge({ name: 'terra_fanout_lane_lag_messages', help: 'High watermark minus the last committed offset, per assigned partition.', labelNames: [...lane, 'topic', 'partition'], registers: [registry] }),
-    lanePaused: new Gauge({ name: 'terra_fanout_lane_paused', help: '1 while a lane has paused fetching (destination retrying or budget full).', labelNames: lane, registers: [registry] }),
-    laneReady: new Gauge({ name: 'terra_fanout_lane_ready', help: '1 once a lane has joined its group and its destination check passed.', labelNames: lane, registers: [registry] }),
-    inFlightBytes: new Gauge({ name: 'terra_fanout_lane_in_flight_bytes', help: 'Bytes of messages read but not yet committed, per lane.', labelNames: lane, registers: [registry] }),
-    processInFlightBytes: new Gauge({ name: 'terra_fanout_process_in_flight_bytes', help: 'Bytes of messages read but not yet committed, all lanes.', registers: [registry] }),
-    commits: new Counter({ name: 'terra_fanout_offset_commits_total', help: 'Offset commits made by a lane.', labelNames: lane, registers: [registry] }),
+    messagesReceived: new Counter({ name: 'terra_fanout_messages_received_total', help: 'Kafka messages a lane read.', labelNames: lane, registers }),
+    messagesFiltered: new Counter({
+      name: 'terra_fanout_messages_filtered_total',
+      help: 'Messages that gave the destination nothing to write (committed, not sent), by reason: event_type, provider, format, empty.',
+      labelNames: [...lane, 'reason'],
+      registers,
+    }),
+    recordsFiltered: new Counter({ name: 'terra_fanout_records_filtered_total', help: 'Records dropped by the destination filter from a message that still gave others, by reason.', labelNames: [...lane, 'reason'], registers }),
+    recordsReceived: new Counter({ name: 'terra_fanout_records_received_total', help: 'Records a lane took for delivery, after filters.', labelNames: lane, registers }),
+    recordsDelivered: new Counter({ name: 'terra_fanout_records_delivered_total', help: 'Records the destination confirmed.', labelNames: lane, registers }),
+    deliveryFailures: new Counter({ name: 'terra_fanout_delivery_failures_total', help: 'Failed delivery attempts, one per record per attempt, by error code.', labelNames: [...lane, 'code'], registers }),
+    messagesRejected: new Counter({ name: 'terra_fanout_messages_rejected_total', help: 'Messages the decoder refused (each is parked), by error code.', labelNames: [...lane, 'code'], registers }),
+    recordsDeadLettered: new Counter({ name: 'terra_fanout_records_dead_lettered_total', help: 'Records and rejected messages written to the dead-letter topic, by error code.', labelNames: [...lane, 'code'], registers }),
+    retries: new Counter({ name: 'terra_fanout_retries_total', help: 'Attempts scheduled again after a retryable failure (delivery or pointer fetch), by error code.', labelNames: [...lane, 'code'], registers }),
+    commits: new Counter({ name: 'terra_fanout_offset_commits_total', help: 'Offset commits a lane made.', labelNames: lane, registers }),
+    batchSize: new Histogram({ name: 'terra_fanout_batch_size_records', help: 'Records per send() call.', labelNames: lane, buckets: [1, 5, 10, 50, 100, 250, 500, 1000, 5000], registers }),
+    sendDuration: new Histogram({
+      name: 'terra_fanout_send_duration_seconds',
+      help: 'Duration of one send() call; outcome failed when any record failed.',
+      labelNames: [...lane, 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    laneLag: new Gauge({
+      name: 'terra_fanout_lane_lag_messages',
+      help: 'High watermark minus the committed offset, per partition assigned to this process; refreshed on a timer.',
+      labelNames: [...lane, 'topic', 'partition'],
+      registers,
+    }),
+    laneLagSeconds: new Gauge({ name: 'terra_fanout_lane_lag_seconds', help: 'Age of the oldest message not yet committed, per partition; 0 when caught up.', labelNames: [...lane, 'topic', 'partition'], registers }),
+    laneReady: new Gauge({ name: 'terra_fanout_lane_ready', help: '1 once a lane joined its group and its destination check passed.', labelNames: lane, registers }),
+    lanePaused: new Gauge({ name: 'terra_fanout_lane_paused', help: '1 while an operator has paused the lane.', labelNames: lane, registers }),
+    laneStalled: new Gauge({
+      name: 'terra_fanout_lane_stalled',
+      help: '1 while the lane cannot make progress, by reason: destination_unavailable, pointer_retry, budget, check_failed, dead_letter_unavailable.',
+      labelNames: [...lane, 'reason'],
+      registers,
+    }),
+    laneLastProgress: new Gauge({ name: 'terra_fanout_lane_last_progress_timestamp_seconds', help: 'Unix time of the lane\'s last commit, or of the last moment it had nothing to do.', labelNames: lane, registers }),
+    inFlightBytes: new Gauge({ name: 'terra_fanout_lane_in_flight_bytes', help: 'Bytes a lane holds: messages read but not committed, with their decoded estimate.', labelNames: lane, registers }),
+    processInFlightBytes: new Gauge({ name: 'terra_fanout_process_in_flight_bytes', help: 'Bytes held by all lanes (the process budget in use).', registers }),
+    processBudgetBytes: new Gauge({ name: 'terra_fanout_process_budget_bytes', help: 'The configured process budget (budgets.processInFlightBytes).', registers }),
+    decodeCacheBytes: new Gauge({ name: 'terra_fanout_decode_cache_bytes', help: 'Estimated bytes held by the per-tenant decode caches.', registers }),
+    decodeCacheRequests: new Counter({ name: 'terra_fanout_decode_cache_requests_total', help: 'Decode cache lookups, by result: hit or miss.', labelNames: ['tenant', 'result'] as const, registers }),
+    buildInfo,
   };
 }
 

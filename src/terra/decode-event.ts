@@ -22,10 +22,15 @@ export interface DecodeOptions {
 
 export type DecodedEventKind = 'data' | 'user' | 'teams';
 
+/**
+ * `type` on a failure is the envelope's `type` when the bytes parsed into an object with a string
+ * `type` (so a destination that does not want that type can skip the message instead of parking
+ * it); null when the failure came earlier (size, signature, JSON) or there is no string type.
+ */
 export type DecodeResult =
   | { ok: true; kind: DecodedEventKind; event: TerraEvent; body: Buffer }
   | { ok: true; kind: 'pointer'; pointer: S3PayloadPointer; body: Buffer }
-  | { ok: false; error: FanoutError };
+  | { ok: false; error: FanoutError; type: string | null };
 
 export const defaultMaxDepth = 64;
 
@@ -55,7 +60,7 @@ export function decodeEvent(raw: Buffer | null, options: DecodeOptions): DecodeR
   }
   if (options.signature !== undefined) {
     const failure = checkSignature(raw, options.headers, options.signature, options.nowMs);
-    if (failure !== undefined) return { ok: false, error: failure };
+    if (failure !== undefined) return { ok: false, error: failure, type: null };
   }
 
   let value: unknown;
@@ -74,34 +79,35 @@ export function decodeEvent(raw: Buffer | null, options: DecodeOptions): DecodeR
     return reject('malformed_json', 'The message is not valid UTF-8.');
   }
 
+  const envelopeType = isPlainObject(value) && typeof value['type'] === 'string' ? value['type'] : null;
   const violation = findJsonLimitViolation(value, options.maxDepth ?? defaultMaxDepth);
   if (violation?.code === 'json_too_deep') {
-    return reject('json_too_deep', `The JSON nests deeper than ${options.maxDepth ?? defaultMaxDepth} levels.`);
+    return reject('json_too_deep', `The JSON nests deeper than ${options.maxDepth ?? defaultMaxDepth} levels.`, undefined, envelopeType);
   }
   if (violation?.code === 'forbidden_key') {
-    return reject('forbidden_key', `The JSON has a forbidden key "${violation.key}" at depth ${violation.depth}.`);
+    return reject('forbidden_key', `The JSON has a forbidden key "${violation.key}" at depth ${violation.depth}.`, undefined, envelopeType);
   }
 
   if (!isPlainObject(value)) {
     return reject('schema_violation', `A Terra event must be a JSON object, not ${describeJsonType(value)}.`);
   }
-  const type = value['type'];
-  if (typeof type !== 'string') {
+  const type = envelopeType;
+  if (type === null) {
     return reject('schema_violation', 'The event has no string "type" field.');
   }
   if (!isKnownEventType(type)) {
-    return reject('unknown_event_type', `The event type "${printableType(type)}" is not one Terra sends.`, { type: printableType(type) });
+    return reject('unknown_event_type', `The event type "${printableType(type)}" is not one Terra sends.`, { type: printableType(type) }, type);
   }
 
   const issues: z.core.$ZodIssue[] = [];
   if (type === 's3_payload') {
     if (options.allowPointer === false) {
-      return reject('s3_payload_nested', 'The s3_payload body is itself an s3_payload pointer.');
+      return reject('s3_payload_nested', 'The s3_payload body is itself an s3_payload pointer.', undefined, type);
     }
-    if (!conforms(pointerSchema, value, issues)) return { ok: false, error: schemaViolation(type, issues) };
+    if (!conforms(pointerSchema, value, issues)) return { ok: false, error: schemaViolation(type, issues), type };
     return { ok: true, kind: 'pointer', pointer: value, body: raw };
   }
-  if (!conforms(eventSchemaFor(type, value), value, issues)) return { ok: false, error: schemaViolation(type, issues) };
+  if (!conforms(eventSchemaFor(type, value), value, issues)) return { ok: false, error: schemaViolation(type, issues), type };
   return { ok: true, kind: eventTypeKinds[type], event: value, body: raw };
 }
 
@@ -139,8 +145,8 @@ function checkSignature(
   return new FanoutError('signature_invalid', `The Terra signature is invalid: ${check.reason}.`);
 }
 
-function reject(code: ErrorCode, message: string, detail?: Record<string, string | number | boolean>): DecodeResult {
-  return { ok: false, error: new FanoutError(code, message, detail === undefined ? {} : { detail }) };
+function reject(code: ErrorCode, message: string, detail?: Record<string, string | number | boolean>, type: string | null = null): DecodeResult {
+  return { ok: false, error: new FanoutError(code, message, detail === undefined ? {} : { detail }), type };
 }
 
 function describeJsonType(value: unknown): string {

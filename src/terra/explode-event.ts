@@ -1,3 +1,5 @@
+import { FanoutError } from '../errors/catalogue.js';
+import { topLevelArraySpans, withOneElement } from '../json/array-spans.js';
 import type { DeliveryUnit, RecordKind, SourcePosition, TerraRecord } from '../records/record.js';
 import {
   dayKey,
@@ -57,10 +59,12 @@ interface Delivery {
  * Cuts one decoded event into the records a destination writes. Pure and deterministic: the same
  * Kafka message always gives the same records, identities and trace ids.
  *
- * - `unit: 'record'`: one record per `data[]` item (Terra's storage granularity); each record's
- *   `event` is the envelope with `data: [item]` in the envelope's own key order, and its `body` is
- *   that event serialized. An event that is one record anyway (non-data events, `athlete`,
- *   `coach.registered`, a `data[]` of one) keeps the original event object and bytes.
+ * - `unit: 'record'`: one record per `data[]` item (Terra's storage granularity). Each record's
+ *   `body` is cut from the message's own bytes: everything before and after the `data` array kept
+ *   exactly, and the item's own source text inside it, so Terra's digits, escapes and spacing
+ *   survive (`12345678901234567890`, `1000.0`, `-0.0`, `\u00e9`). Its `event` is the envelope with
+ *   `data: [item]`, built only when a connector reads it. An event that is one record anyway
+ *   (non-data events, `athlete`, `coach.registered`, a `data[]` of one) keeps the original bytes.
  * - `unit: 'event'`: one record for the whole event, `body` the original bytes untouched, identity
  *   from the type, the user and the sorted item identities.
  *
@@ -70,12 +74,12 @@ interface Delivery {
 export function explodeEvent(event: TerraEvent, kind: RecordKind, body: Buffer, source: SourcePosition, unit: DeliveryUnit): TerraRecord[] {
   const delivery = deliveryOf(event, source);
   const cut = cutEvent(event, delivery);
-  const base = { type: event.type, kind, unit, source };
+  const envelope: Envelope = { type: event.type, kind, unit, source, delivery };
   const traceBase = delivery.traceHeader ?? `kafka:${source.topic}:${source.partition}:${source.offset}`;
 
   if (cut.shape === 'whole') {
     const identity = recordIdentity(event.type, cut.facts.userId, cut.facts.naturalKey);
-    return [buildRecord(base, cut.facts, delivery, { identity, traceId: traceBase, itemIndex: null, event, body })];
+    return [new ExplodedRecord(envelope, cut.facts, identity, traceBase, null, body, event)];
   }
 
   const { items, owner } = cut;
@@ -96,51 +100,94 @@ export function explodeEvent(event: TerraEvent, kind: RecordKind, body: Buffer, 
       endTime: first?.endTime ?? null,
     };
     const identity = eventIdentity(event.type, owner.userId, identities);
-    return [buildRecord(base, facts, delivery, { identity, traceId: traceBase, itemIndex: null, event, body })];
+    return [new ExplodedRecord(envelope, facts, identity, traceBase, null, body, event)];
   }
 
-  return items.map((facts, index) => {
-    const single = items.length === 1;
-    const recordEvent = single || facts.item === null ? event : withOnlyItem(event, facts.item);
-    return buildRecord(base, facts, delivery, {
-      identity: identities[index] ?? recordIdentity(event.type, facts.userId, facts.naturalKey),
-      traceId: `${traceBase}:item:${index}`,
-      itemIndex: index,
-      event: recordEvent,
-      body: single ? body : Buffer.from(JSON.stringify(recordEvent)),
-    });
-  });
+  if (items.length === 1) {
+    const facts = items[0] as ItemFacts;
+    return [new ExplodedRecord(envelope, facts, identities[0] as string, `${traceBase}:item:0`, 0, body, event)];
+  }
+  const spans = topLevelArraySpans(body, 'data');
+  if (spans === null || spans.items.length !== items.length) {
+    // JSON.parse read `data` from these very bytes, so this cannot happen unless the scanner is wrong.
+    throw new FanoutError('internal_error', `The ${event.type} event's data array could not be located in its bytes.`);
+  }
+  const records: TerraRecord[] = new Array<TerraRecord>(items.length);
+  for (let index = 0; index < items.length; index += 1) {
+    const facts = items[index] as ItemFacts;
+    records[index] = new ExplodedRecord(envelope, facts, identities[index] as string, `${traceBase}:item:${index}`, index, withOneElement(body, spans, index), null, event);
+  }
+  return records;
 }
 
-function buildRecord(
-  base: { type: string; kind: RecordKind; unit: DeliveryUnit; source: SourcePosition },
-  facts: ItemFacts,
-  delivery: Delivery,
-  specific: { identity: string; traceId: string; itemIndex: number | null; event: Json; body: Buffer },
-): TerraRecord {
-  return {
-    type: base.type,
-    kind: base.kind,
-    unit: base.unit,
-    userId: facts.userId,
-    referenceId: facts.referenceId,
-    provider: facts.provider,
-    summaryId: facts.summaryId,
-    startTime: facts.startTime,
-    endTime: facts.endTime,
-    eventTime: delivery.eventTime,
-    orderingTimestampMs: delivery.orderingTimestampMs,
-    naturalKey: facts.naturalKey.text,
-    identity: specific.identity,
-    traceId: specific.traceId,
-    terraReference: delivery.terraReference,
-    version: delivery.version,
-    itemIndex: specific.itemIndex,
-    event: specific.event,
-    item: facts.item,
-    body: specific.body,
-    source: base.source,
-  };
+/** What every record of one message shares. */
+interface Envelope {
+  type: string;
+  kind: RecordKind;
+  unit: DeliveryUnit;
+  source: SourcePosition;
+  delivery: Delivery;
+}
+
+/**
+ * A record as explode builds it. Fields are set once, in a fixed order (one hidden class for every
+ * record); `event` is built from the envelope the first time a connector reads it, since most
+ * connectors only need `body`.
+ */
+class ExplodedRecord implements TerraRecord {
+  readonly type: string;
+  readonly kind: RecordKind;
+  readonly unit: DeliveryUnit;
+  readonly userId: string | null;
+  readonly referenceId: string | null;
+  readonly provider: string | null;
+  readonly summaryId: string | null;
+  readonly startTime: string | null;
+  readonly endTime: string | null;
+  readonly eventTime: string;
+  readonly orderingTimestampMs: number;
+  readonly naturalKey: string;
+  readonly identity: string;
+  readonly traceId: string;
+  readonly terraReference: string | null;
+  readonly version: string | null;
+  readonly itemIndex: number | null;
+  readonly item: Json | null;
+  readonly body: Buffer;
+  readonly source: SourcePosition;
+  #event: Json | null;
+  readonly #envelopeEvent: Json | null;
+
+  /** `event` is the record's own event when it is the whole message; otherwise `envelopeEvent` is narrowed to `item` on demand. */
+  constructor(envelope: Envelope, facts: ItemFacts, identity: string, traceId: string, itemIndex: number | null, body: Buffer, event: Json | null, envelopeEvent: Json | null = null) {
+    this.type = envelope.type;
+    this.kind = envelope.kind;
+    this.unit = envelope.unit;
+    this.userId = facts.userId;
+    this.referenceId = facts.referenceId;
+    this.provider = facts.provider;
+    this.summaryId = facts.summaryId;
+    this.startTime = facts.startTime;
+    this.endTime = facts.endTime;
+    this.eventTime = envelope.delivery.eventTime;
+    this.orderingTimestampMs = envelope.delivery.orderingTimestampMs;
+    this.naturalKey = facts.naturalKey.text;
+    this.identity = identity;
+    this.traceId = traceId;
+    this.terraReference = envelope.delivery.terraReference;
+    this.version = envelope.delivery.version;
+    this.itemIndex = itemIndex;
+    this.item = facts.item;
+    this.body = body;
+    this.source = envelope.source;
+    this.#event = event;
+    this.#envelopeEvent = envelopeEvent;
+  }
+
+  get event(): Json {
+    if (this.#event === null) this.#event = this.#envelopeEvent === null || this.item === null ? {} : withOnlyItem(this.#envelopeEvent, this.item);
+    return this.#event;
+  }
 }
 
 /**
@@ -291,12 +338,28 @@ function cutEvent(event: TerraEvent, delivery: Delivery): Cut {
 
 type ItemTimes = Pick<ItemFacts, 'naturalKey' | 'summaryId' | 'startTime' | 'endTime'>;
 
+/** The facts of each item, built field by field (no spreads: this runs for every record). */
 function items<I extends Json>(owner: Owner, data: readonly I[], describe: (item: I) => ItemTimes): Cut {
-  return { shape: 'items', owner, items: data.map((item) => ({ ...owner, item, ...describe(item) })) };
+  const facts: ItemFacts[] = new Array<ItemFacts>(data.length);
+  for (let index = 0; index < data.length; index += 1) {
+    const item = data[index] as I;
+    const times = describe(item);
+    facts[index] = {
+      item,
+      naturalKey: times.naturalKey,
+      userId: owner.userId,
+      provider: owner.provider,
+      referenceId: owner.referenceId,
+      summaryId: times.summaryId,
+      startTime: times.startTime,
+      endTime: times.endTime,
+    };
+  }
+  return { shape: 'items', owner, items: facts };
 }
 
 function whole(owner: Owner, item: Json | null, naturalKey: NaturalKey): Cut {
-  return { shape: 'whole', facts: { ...owner, item, naturalKey, summaryId: null, startTime: null, endTime: null } };
+  return { shape: 'whole', facts: { item, naturalKey, userId: owner.userId, provider: owner.provider, referenceId: owner.referenceId, summaryId: null, startTime: null, endTime: null } };
 }
 
 function userOwner(user: TerraUser): Owner {

@@ -1,6 +1,8 @@
-import { FanoutError, toFanoutError } from '../errors/catalogue.js';
-import { decodeEvent, type DecodedEventKind, type DecodeOptions } from './decode-event.js';
-import { resolveS3Payload, type S3PayloadOptions } from './resolve-s3-payload.js';
+import { FanoutError } from '../errors/catalogue.js';
+import type { InboundMessage } from '../kafka/kafka-client.js';
+import { TenantDecoder } from '../pipeline/tenant-decoder.js';
+import type { DecodedEventKind, DecodeOptions } from './decode-event.js';
+import type { S3PayloadOptions } from './resolve-s3-payload.js';
 import type { TerraEvent } from './schemas/event-schema.js';
 
 export interface ReadOptions extends DecodeOptions {
@@ -22,38 +24,30 @@ export type ReadResult =
   | { ok: false; error: FanoutError };
 
 /**
- * Message bytes to a Terra event, following an `s3_payload` pointer when there is one. The worker and
- * the `check-event` command both call this, so they agree on every verdict.
+ * Message bytes to a Terra event, following an `s3_payload` pointer when there is one, through the
+ * same TenantDecoder the lanes use (without its cache). Never throws.
  *
  * The pointer message itself gets every check of decodeEvent (size, signature, schema). The fetched
  * bytes are decoded with `s3Payload.maxBytes` as their size limit, no signature check (Terra signs
  * the delivery, not the stored object) and no further pointer allowed (`s3_payload_nested`).
- * Never throws: every failure is a FanoutError in the result.
  */
 export async function readTerraEvent(raw: Buffer | null, options: ReadOptions): Promise<ReadResult> {
-  const decoded = decodeEvent(raw, options);
-  if (!decoded.ok) return decoded;
-  if (decoded.kind !== 'pointer') return { ...decoded, viaPointer: false };
-
-  let fetched: Buffer;
-  try {
-    fetched = await resolveS3Payload(decoded.pointer, { ...options.s3Payload, nowMs: options.nowMs, sentAtMs: options.sentAtMs });
-  } catch (error) {
-    return { ok: false, error: toFanoutError(error) };
-  }
-  const inner = decodeEvent(fetched, {
-    maxMessageBytes: options.s3Payload.maxBytes,
-    ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
-    headers: options.headers,
-    nowMs: options.nowMs,
-    allowPointer: false,
+  const { fetch, ...s3Payload } = options.s3Payload;
+  const decoder = new TenantDecoder({
+    maxMessageBytes: options.maxMessageBytes,
+    maxDepth: options.maxDepth,
+    signature: options.signature,
+    s3Payload,
+    fetch,
+    now: () => options.nowMs,
+    cacheBytes: 0,
   });
-  if (!inner.ok) {
-    const { code, message, detail } = inner.error;
-    return { ok: false, error: new FanoutError(code, `The fetched s3_payload body was refused: ${message}`, { detail: { ...detail, viaPointer: true }, cause: inner.error }) };
-  }
-  if (inner.kind === 'pointer') {
-    return { ok: false, error: new FanoutError('s3_payload_nested', 'The s3_payload body is itself an s3_payload pointer.') };
-  }
-  return { ...inner, viaPointer: true };
+  const headers: Record<string, Buffer[]> = {};
+  for (const [name, value] of Object.entries(options.headers)) headers[name] = [Buffer.from(value)];
+  const message: InboundMessage = { topic: '', partition: 0, offset: '0', timestampMs: options.sentAtMs, key: null, value: raw, headers, sizeBytes: raw?.length ?? 0 };
+  let decoded = decoder.decode(message);
+  if (decoded.pointer !== null) decoded = await decoder.resolve(message, decoded);
+  if (decoded.error !== null) return { ok: false, error: decoded.error };
+  if (decoded.event === null || decoded.kind === null || decoded.body === null) return { ok: false, error: new FanoutError('internal_error', 'A decoded message has no event.') };
+  return { ok: true, kind: decoded.kind, event: decoded.event, body: decoded.body, viaPointer: decoded.viaPointer };
 }

@@ -2,14 +2,16 @@ import type { Logger } from 'pino';
 import { connectorRegistry } from '../../connectors/registry.js';
 import type { AnyConnectorDefinition } from '../connector/contract.js';
 import type { TenantConfig } from '../config/tenant-schema.js';
-import { resolveDestinationSettings } from '../config/delivery-settings.js';
 import type { WorkerConfig } from '../config/worker-schema.js';
-import { createKafkaClient, type KafkaClient } from '../kafka/kafka-client.js';
+import { createKafkaClient, type KafkaAdmin, type KafkaClient } from '../kafka/kafka-client.js';
 import { ByteBudget } from '../lane/byte-budget.js';
-import { Lane } from '../lane/lane.js';
+import { Lane, tenantLaneReader } from '../lane/lane.js';
 import { startHttpServer, type HttpServer } from '../observability/http-server.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
-import { createMessageReader } from '../pipeline/read-message.js';
+import { TenantDecoder } from '../pipeline/tenant-decoder.js';
+import { buildDestination } from './build-destination.js';
+import { laneSpecs, tenantDecodeFingerprint, type LaneSpec } from './lane-spec.js';
+import { LaneBusyError, LaneNotFoundError, type OffsetTarget, type ReloadResult, type TapSink, type WorkerControl } from './worker-control.js';
 
 export interface WorkerInput {
   worker: WorkerConfig;
@@ -26,116 +28,393 @@ export interface WorkerOptions {
   fetch?: typeof fetch;
   /** The destination types available; the registry unless a test or benchmark adds its own. */
   connectors?: readonly AnyConnectorDefinition[];
+  /** Receives records as lanes deliver or park them (the admin API's tap). */
+  tap?: TapSink;
+  /** Loads the tenants again for reload(); without it reload() reports that it cannot reload. */
+  loadTenants?: () => Promise<{ ok: true; tenants: readonly TenantConfig[] } | { ok: false; problems: string[] }>;
+  now?: () => number;
 }
 
 export interface RunningWorker {
-  lanes: readonly Lane[];
+  /** The lanes running now (a reload changes the set). */
+  readonly lanes: readonly Lane[];
   http: HttpServer;
   metrics: Metrics;
+  /** What the admin API and reload steer. */
+  control: WorkerControl;
   /**
    * Resolves with the error when a lane cannot go on (its consumer crashed for good, or it could
    * not start). The caller should stop() the worker and exit non-zero so it is restarted.
    */
   fatal: Promise<Error>;
-  /** Drains every lane within worker.shutdown.drainTimeoutMs, commits, and closes. */
+  /** Applies a new set of tenants: starts, restarts and stops only the lanes that changed. */
+  apply(tenants: readonly TenantConfig[]): Promise<ReloadResult>;
+  /**
+   * Drains every lane within worker.shutdown.drainTimeoutMs, commits, and closes. Resolves by
+   * the deadline plus a short margin whatever a destination or the brokers do.
+   */
   stop(): Promise<void>;
 }
 
 const MiB = 1024 * 1024;
+const KiB = 1024;
+/** What stop() allows past the drain deadline for leaving groups and closing clients. */
+export const SHUTDOWN_MARGIN_MS = 3_000;
 
 /** The Kafka consumer group of a lane: `<groupPrefix>.<tenant>.<destination>`. */
 export function laneGroupId(groupPrefix: string, tenant: string, destination: string): string {
   return `${groupPrefix}.${tenant}.${destination}`;
 }
 
+const noTap: TapSink = { wants: () => false, publish: () => undefined };
+
+interface RunningLane {
+  spec: LaneSpec;
+  lane: Lane;
+}
+
+interface TenantDecoding {
+  fingerprint: string;
+  decoder: TenantDecoder;
+}
+
 /** Builds one lane per (tenant, destination), starts them and the HTTP endpoints. */
 export async function startWorker(input: WorkerInput, options: WorkerOptions): Promise<RunningWorker> {
   const { worker } = input;
   const logger = options.logger;
+  const now = options.now ?? Date.now;
   const metrics = options.metrics ?? createMetrics();
   const kafka = options.kafka ?? createKafkaClient(worker.kafka, logger);
   const deadLetters = kafka.createProducer();
+  const admin = kafka.createAdmin();
   const processBudget = new ByteBudget(worker.budgets.processInFlightBytes);
+  metrics.processBudgetBytes.set(worker.budgets.processInFlightBytes);
   const laneBudgetBytes = Math.min(worker.budgets.laneInFlightBytes, worker.budgets.processInFlightBytes);
-  const limits = { maxBytes: Math.max(64 * 1024, Math.min(10 * MiB, laneBudgetBytes)), maxBytesPerPartition: Math.max(64 * 1024, Math.min(MiB, laneBudgetBytes)) };
-
+  const cacheBytes = worker.budgets.decodeCacheBytes ?? Math.min(32 * MiB, Math.floor(worker.budgets.processInFlightBytes / 8));
   const connectors = options.connectors ?? connectorRegistry;
+  const tap = options.tap ?? noTap;
+
   let reportFatal: (error: Error) => void = () => undefined;
   const fatal = new Promise<Error>((resolve) => {
     reportFatal = resolve;
   });
-  const lanes: Lane[] = [];
-  for (const tenant of input.tenants) {
-    for (const destinationConfig of tenant.destinations) {
-      const connector = connectors.find((candidate) => candidate.type === destinationConfig.type);
-      if (connector === undefined) throw new Error(`Unknown destination type ${destinationConfig.type}; known: ${connectors.map((c) => c.type).join(', ')}`);
-      const context = { tenant: tenant.tenant, destination: destinationConfig.name, logger: logger.child({ tenant: tenant.tenant, destination: destinationConfig.name }) };
-      const settings = resolveDestinationSettings(tenant, destinationConfig);
-      const client = connector.createClient(destinationConfig.config, context);
-      const destination = connector.createDestination(destinationConfig.config, client, context);
-      const signature = tenant.source?.signature;
-      const read = createMessageReader({
-        maxMessageBytes: worker.budgets.maxMessageBytes,
-        signature: signature === undefined ? undefined : { secret: signature.secret.reveal(), required: signature.required, toleranceSeconds: signature.toleranceSeconds },
-        s3Payload: worker.s3Payload,
-        unit: connector.unit(destinationConfig.config),
-        events: destinationConfig.events === undefined ? null : new Set(destinationConfig.events),
-        providers: destinationConfig.providers === undefined ? null : new Set(destinationConfig.providers.map((provider) => provider.toUpperCase())),
-        fetch: options.fetch,
-      });
-      const groupId = laneGroupId(worker.kafka.groupPrefix, tenant.tenant, destinationConfig.name);
-      lanes.push(
-        new Lane({
-          tenant: tenant.tenant,
-          destinationName: destinationConfig.name,
-          connectorType: connector.type,
-          destination,
-          consumer: kafka.createLaneConsumer(groupId, tenant.topics, limits),
-          deadLetters,
-          deadLetterTopic: tenant.deadLetterTopic,
-          read,
-          batch: settings.batch,
-          retry: settings.retry,
-          laneBudgetBytes,
-          processBudget,
-          metrics,
-          logger,
-          onFatal: reportFatal,
-        }),
-      );
-    }
-  }
+  const running = new Map<string, RunningLane>();
+  const decoders = new Map<string, TenantDecoding>();
+  /** Operator pauses by lane name: they survive a reload and a lane restart. */
+  const pauses = new Map<string, { by: string; atMs: number }>();
+  let stopping = false;
 
-  const http = await startHttpServer({
-    host: worker.http.host,
-    port: options.httpPort ?? worker.http.port,
-    registry: metrics.registry,
-    health: { notReady: () => lanes.filter((lane) => !lane.ready).map((lane) => lane.name) },
-  });
-  logger.info({ lanes: lanes.map((lane) => lane.name), http: http.url }, 'Worker started.');
+  const decoderFor = (tenant: TenantConfig): TenantDecoder => {
+    const fingerprint = tenantDecodeFingerprint(tenant);
+    const known = decoders.get(tenant.tenant);
+    if (known !== undefined && known.fingerprint === fingerprint) return known.decoder;
+    const signature = tenant.source?.signature;
+    const decoder = new TenantDecoder({
+      maxMessageBytes: worker.budgets.maxMessageBytes,
+      signature: signature === undefined ? undefined : { secret: signature.secret.reveal(), required: signature.required, toleranceSeconds: signature.toleranceSeconds },
+      s3Payload: { allowedHosts: worker.s3Payload.allowedHosts, allowHttp: worker.s3Payload.allowHttp, maxBytes: worker.s3Payload.maxBytes, timeoutMs: worker.s3Payload.timeoutMs },
+      fetch: options.fetch,
+      cacheBytes,
+    });
+    decoders.set(tenant.tenant, { fingerprint, decoder });
+    return decoder;
+  };
 
-  for (const lane of lanes) {
+  /**
+   * Fetch limits for a lane's consumer: a fetch never brings more than a quarter of what the lane
+   * may hold (nor of the process budget shared by every lane), so the Kafka client's buffers stay
+   * inside the budgets. A single message larger than the limit is still fetched, alone.
+   */
+  const consumerLimits = (laneCount: number) => {
+    const share = Math.min(laneBudgetBytes, Math.floor(worker.budgets.processInFlightBytes / Math.max(1, laneCount)));
+    return { maxBytes: clamp(Math.floor(share / 4), 64 * KiB, 10 * MiB), maxBytesPerPartition: clamp(Math.floor(share / 16), 64 * KiB, MiB) };
+  };
+
+  const createLane = (spec: LaneSpec, laneCount: number): Lane => {
+    const { tenant, destination: destinationConfig, connector, settings } = spec;
+    const context = { tenant: tenant.tenant, destination: destinationConfig.name, logger: logger.child({ tenant: tenant.tenant, destination: destinationConfig.name }) };
+    const destination = buildDestination(connector, destinationConfig.config, context);
+    const groupId = laneGroupId(worker.kafka.groupPrefix, tenant.tenant, destinationConfig.name);
+    const reader = tenantLaneReader(decoderFor(tenant), {
+      unit: connector.unit(destinationConfig.config),
+      events: destinationConfig.events === undefined ? null : new Set(destinationConfig.events),
+      providers: destinationConfig.providers === undefined ? null : new Set(destinationConfig.providers.map((provider) => provider.toUpperCase())),
+    });
+    return new Lane({
+      tenant: tenant.tenant,
+      destinationName: destinationConfig.name,
+      connectorType: connector.type,
+      groupId,
+      destination,
+      consumer: kafka.createLaneConsumer(groupId, tenant.topics, consumerLimits(laneCount)),
+      deadLetters,
+      deadLetterTopic: tenant.deadLetterTopic,
+      reader,
+      batch: settings.batch,
+      retry: settings.retry,
+      pointerMaxRetryMs: worker.s3Payload.maxRetryMs,
+      laneBudgetBytes,
+      processBudget,
+      metrics,
+      logger,
+      locate: (record) => connector.locate(destinationConfig.config, record, tenant.tenant),
+      tap,
+      stallWarningMs: worker.lanes.stallWarningMs,
+      progressIntervalMs: worker.lanes.progressIntervalMs,
+      pausedBy: pauses.get(spec.name),
+      onFatal: reportFatal,
+    });
+  };
+
+  const launch = (spec: LaneSpec, laneCount: number): void => {
+    const lane = createLane(spec, laneCount);
+    running.set(spec.name, { spec, lane });
     lane.start().catch((error: unknown) => {
       logger.error({ err: error, lane: lane.name }, 'Lane could not start.');
       reportFatal(error instanceof Error ? error : new Error(String(error)));
     });
-  }
+  };
 
-  let stopping: Promise<void> | undefined;
+  const initial = laneSpecs(input.tenants, connectors);
+  for (const spec of initial.values()) launch(spec, initial.size);
+
+  const laneList = (): Lane[] => [...running.values()].map(({ lane }) => lane);
+  const http = await startHttpServer({
+    host: worker.http.host,
+    port: options.httpPort ?? worker.http.port,
+    registry: metrics.registry,
+    health: {
+      notReady: () => laneList().filter((lane) => !lane.ready && lane.pausedByOperator === null).map((lane) => lane.name),
+      stalled: () => laneList().flatMap((lane) => {
+        const { stalled } = lane.status();
+        return stalled === null ? [] : [{ lane: lane.name, reason: stalled.reason, since: stalled.since }];
+      }),
+      paused: () => laneList().filter((lane) => lane.pausedByOperator !== null).map((lane) => lane.name),
+    },
+  });
+  logger.info({ lanes: [...running.keys()], http: http.url }, 'Worker started.');
+
+  const ticker = startLagTicker({ admin, intervalMs: worker.lanes.lagIntervalMs, lanes: laneList, logger, metrics, decoders: () => [...decoders].map(([tenant, { decoder }]) => ({ tenant, decoder })), now });
+
+  const drain = async (lanes: readonly RunningLane[], deadlineMs: number): Promise<void> => {
+    await Promise.all(lanes.map(({ lane }) => lane.stop(deadlineMs)));
+  };
+
+  const apply = async (tenants: readonly TenantConfig[]): Promise<ReloadResult> => {
+    const wanted = laneSpecs(tenants, connectors);
+    const result: ReloadResult = { ok: true, problems: [], started: [], restarted: [], stopped: [], unchanged: [] };
+    const leaving: RunningLane[] = [];
+    const changed: LaneSpec[] = [];
+    for (const [name, current] of running) {
+      const next = wanted.get(name);
+      if (next === undefined) {
+        leaving.push(current);
+        result.stopped.push(name);
+      } else if (next.fingerprint !== current.spec.fingerprint) {
+        leaving.push(current);
+        changed.push(next);
+        result.restarted.push(name);
+      } else {
+        result.unchanged.push(name);
+      }
+    }
+    // Drained first, so a restarted lane's new consumer never shares the group with its old one.
+    await drain(leaving, worker.shutdown.drainTimeoutMs);
+    for (const gone of leaving) {
+      running.delete(gone.spec.name);
+      if (!wanted.has(gone.spec.name)) {
+        gone.lane.forgetMetrics();
+        pauses.delete(gone.spec.name);
+      }
+    }
+    for (const tenant of decoders.keys()) if (!tenants.some((candidate) => candidate.tenant === tenant)) decoders.delete(tenant);
+    for (const spec of changed) launch(spec, wanted.size);
+    for (const [name, spec] of wanted) {
+      if (running.has(name)) continue;
+      launch(spec, wanted.size);
+      result.started.push(name);
+    }
+    logger.info({ started: result.started, restarted: result.restarted, stopped: result.stopped, unchanged: result.unchanged.length }, 'Tenants applied.');
+    return result;
+  };
+
+  const find = (tenant: string, destination: string): RunningLane => {
+    const found = running.get(`${tenant}/${destination}`);
+    if (found === undefined) throw new LaneNotFoundError(tenant, destination);
+    return found;
+  };
+
+  const control: WorkerControl = {
+    lanes: () => laneList().map((lane) => lane.status()),
+    async pause(tenant, destination, by) {
+      const { spec, lane } = find(tenant, destination);
+      pauses.set(spec.name, pauses.get(spec.name) ?? { by, atMs: now() });
+      lane.pause(by);
+      return lane.status();
+    },
+    async resume(tenant, destination, by) {
+      const { spec, lane } = find(tenant, destination);
+      pauses.delete(spec.name);
+      lane.resume(by);
+      return lane.status();
+    },
+    async setOffsets(tenant, destination, target, { by, force }) {
+      const current = find(tenant, destination);
+      const groupId = laneGroupId(worker.kafka.groupPrefix, tenant, destination);
+      logger.warn({ lane: current.spec.name, by, target, force }, 'Moving a lane\'s committed offsets on request.');
+      await drain([current], worker.shutdown.drainTimeoutMs);
+      running.delete(current.spec.name);
+      try {
+        const members = await admin.groupMembers(groupId);
+        if (members > 0 && !force) throw new LaneBusyError(current.spec.name, members);
+        for (const topic of current.spec.tenant.topics) await admin.setGroupOffsets(groupId, topic, await offsetsFor(admin, topic, target));
+      } finally {
+        if (!stopping) launch(current.spec, running.size + 1);
+      }
+      return find(tenant, destination).lane.status();
+    },
+    async reload(reason) {
+      if (options.loadTenants === undefined) return { ok: false, problems: ['this worker was started without a config file to reload'], started: [], restarted: [], stopped: [], unchanged: [] };
+      logger.info({ reason }, 'Reloading tenants.');
+      const loaded = await options.loadTenants();
+      if (!loaded.ok) {
+        logger.error({ reason, problems: loaded.problems }, 'Reload refused: the tenant files have problems; the last good config stays.');
+        return { ok: false, problems: loaded.problems, started: [], restarted: [], stopped: [], unchanged: [...running.keys()] };
+      }
+      return apply(loaded.tenants);
+    },
+    tap,
+  };
+
+  let stopped: Promise<void> | undefined;
   return {
-    lanes,
+    get lanes() {
+      return laneList();
+    },
     http,
     metrics,
+    control,
     fatal,
+    apply,
     stop() {
-      stopping ??= (async () => {
-        logger.info({ deadlineMs: worker.shutdown.drainTimeoutMs }, 'Draining lanes.');
-        await Promise.all(lanes.map((lane) => lane.stop(worker.shutdown.drainTimeoutMs)));
-        await deadLetters.close().catch((error: unknown) => logger.warn({ err: error }, 'Closing the dead-letter producer failed.'));
+      stopped ??= (async () => {
+        stopping = true;
+        const deadlineMs = worker.shutdown.drainTimeoutMs;
+        logger.info({ deadlineMs }, 'Draining lanes.');
+        ticker.stop();
+        const drained = drain([...running.values()], deadlineMs);
+        const closeAll = (async () => {
+          await drained;
+          await deadLetters.close().catch((error: unknown) => logger.warn({ err: error }, 'Closing the dead-letter producer failed.'));
+          await admin.close().catch(() => undefined);
+        })();
+        const inTime = await within(closeAll, deadlineMs + SHUTDOWN_MARGIN_MS);
+        if (!inTime) logger.warn({ deadlineMs, marginMs: SHUTDOWN_MARGIN_MS }, 'Some lanes or clients did not stop by the deadline; stopping anyway (their offsets stay uncommitted).');
         await http.close();
         logger.info('Worker stopped.');
       })();
-      return stopping;
+      return stopped;
+    },
+  };
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.max(min, Math.min(max, value));
+}
+
+/** True when `work` settled within `ms`; false (and `work` left running) otherwise. */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function offsetsFor(admin: KafkaAdmin, topic: string, target: OffsetTarget): Promise<Array<{ partition: number; offset: string }>> {
+  if (target.to === 'time') return admin.offsetsAtTime(topic, target.timestampMs);
+  const offsets = await admin.topicOffsets(topic);
+  return offsets.map(({ partition, low, high }) => ({ partition, offset: target.to === 'earliest' ? low : high }));
+}
+
+interface LagTickerOptions {
+  admin: KafkaAdmin;
+  intervalMs: number;
+  lanes: () => readonly Lane[];
+  decoders: () => Array<{ tenant: string; decoder: TenantDecoder }>;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => number;
+}
+
+/**
+ * Every `intervalMs`: the brokers' high and low watermarks of every topic a lane reads and each
+ * lane's committed offsets (one request per topic and per lane), handed to the lanes to refresh
+ * their lag, stall warnings and progress lines; and the decode caches' figures. A failed refresh is
+ * logged once until one succeeds; the lanes keep their last figures meanwhile.
+ */
+function startLagTicker(options: LagTickerOptions): { stop(): void } {
+  const { admin, logger, metrics } = options;
+  let failing = false;
+  let busy = false;
+  let stopped = false;
+  const cacheCounts = new WeakMap<TenantDecoder, { hits: number; misses: number }>();
+  const tick = async (): Promise<void> => {
+    if (busy || stopped) return;
+    busy = true;
+    try {
+      const lanes = options.lanes();
+      const topics = new Set<string>();
+      for (const lane of lanes) for (const { topic } of lane.assignment) topics.add(topic);
+      const high = new Map<string, bigint>();
+      const low = new Map<string, bigint>();
+      await Promise.all(
+        [...topics].map(async (topic) => {
+          for (const { partition, low: earliest, high: latest } of await admin.topicOffsets(topic)) {
+            high.set(`${topic}\u0000${partition}`, BigInt(latest));
+            low.set(`${topic}\u0000${partition}`, BigInt(earliest));
+          }
+        }),
+      );
+      for (const lane of lanes) {
+        if (stopped) return;
+        const assigned = lane.assignment;
+        const committed = new Map<string, bigint>();
+        if (assigned.length > 0) {
+          const status = lane.status();
+          for (const { topic, partition, offset } of await admin.groupOffsets(status.group, assigned.map(({ topic }) => topic))) committed.set(`${topic}\u0000${partition}`, BigInt(offset));
+        }
+        lane.tick({ high, low, committed });
+      }
+      if (failing) logger.info('Lag refresh works again.');
+      failing = false;
+    } catch (error) {
+      if (!failing) logger.warn({ err: error }, 'Refreshing lane lag from the brokers failed; lag figures are from the last commit until it works again.');
+      failing = true;
+      for (const lane of options.lanes()) lane.tick({ high: new Map(), low: new Map(), committed: new Map() });
+    } finally {
+      busy = false;
+    }
+    let cached = 0;
+    for (const { tenant, decoder } of options.decoders()) {
+      cached += decoder.cachedBytes;
+      const seen = cacheCounts.get(decoder) ?? { hits: 0, misses: 0 };
+      if (decoder.hits > seen.hits) metrics.decodeCacheRequests.inc({ tenant, result: 'hit' }, decoder.hits - seen.hits);
+      if (decoder.misses > seen.misses) metrics.decodeCacheRequests.inc({ tenant, result: 'miss' }, decoder.misses - seen.misses);
+      cacheCounts.set(decoder, { hits: decoder.hits, misses: decoder.misses });
+    }
+    metrics.decodeCacheBytes.set(cached);
+  };
+  const timer = setInterval(() => void tick(), options.intervalMs);
+  timer.unref();
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
     },
   };
 }

@@ -33,7 +33,9 @@ describe('loadWorkerFile', () => {
         allowHttp: false,
         maxBytes: 64 * 1024 ** 2,
         timeoutMs: 30000,
+        maxRetryMs: 300000,
       },
+      lanes: { lagIntervalMs: 5000, stallWarningMs: 60000, progressIntervalMs: 60000 },
       shutdown: { drainTimeoutMs: 15000 },
       log: { level: 'info' },
     });

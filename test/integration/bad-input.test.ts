@@ -86,7 +86,7 @@ describe('bad input', () => {
     // The worker kept running: the good events after the bad ones were delivered.
     assert.ok(await waitFor(async () => (await readdir(join(out, '2022-03-16', 'activity')).catch(() => [])).length === 1, 20_000));
     assert.ok(await waitFor(async () => (await readdir(join(out, 'signed', '2022-03-16', 'activity')).catch(() => [])).length === 1, 20_000));
-    const counted = /terra_fanout_records_dead_lettered_total\{tenant="acme",destination="files",code="malformed_json"\} 3/;
+    const counted = /terra_fanout_records_dead_lettered_total\{tenant="acme",destination="files",connector="file",code="malformed_json"\} 3/;
     assert.ok(await waitFor(async () => counted.test(await (await fetch(`${worker.http.url}/metrics`)).text()), 10_000), 'dead letters counted by code');
   });
 });

@@ -66,7 +66,10 @@ describe('worker against the local broker', () => {
     assert.equal(dataRequests().filter((request) => request.status < 300).length, 0, 'webhook lane has delivered nothing yet');
     // Files appear during send(); the counter moves when send() returns.
     const metricsShow = (pattern: RegExp): Promise<boolean> => waitFor(async () => pattern.test(await (await fetch(`${worker.http.url}/metrics`)).text()), 10_000);
-    assert.ok(await metricsShow(/terra_fanout_lane_paused\{tenant="acme",destination="hook"\} 1/), 'webhook lane reported paused');
+    assert.ok(await metricsShow(/terra_fanout_lane_stalled\{tenant="acme",destination="hook",connector="webhook",reason="destination_unavailable"\} 1/), 'webhook lane reported stalled');
+    assert.ok(await metricsShow(/terra_fanout_lane_stalled\{tenant="acme",destination="files",connector="file",reason="destination_unavailable"\} 0/), 'the file lane is not');
+    const readiness = (await (await fetch(`${worker.http.url}/readyz`)).json()) as { status: string; stalled: Array<{ lane: string; reason: string }> };
+    assert.deepEqual(readiness.stalled.map(({ lane, reason }) => [lane, reason]), [['acme/hook', 'destination_unavailable']], '/readyz lists the stalled lane');
     assert.ok(await metricsShow(/terra_fanout_records_delivered_total\{tenant="acme",destination="files",connector="file"\} 20/), 'file lane counted 20 delivered');
 
     down = false;

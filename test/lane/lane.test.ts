@@ -3,26 +3,29 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { Destination, RecordOutcome } from '../../src/connector/contract.js';
 import { FanoutError } from '../../src/errors/catalogue.js';
-import type { BatchControls, CommitOffset, InboundBatch, InboundMessage, LaneConsumer, MessageProducer, OutboundMessage } from '../../src/kafka/kafka-client.js';
+import type { BatchControls, CommitOffset, InboundBatch, InboundMessage, LaneConsumer, MessageProducer, OutboundMessage, PartitionAssignment, PauseState } from '../../src/kafka/kafka-client.js';
 import { ByteBudget } from '../../src/lane/byte-budget.js';
 import { deadLetterHeader } from '../../src/lane/dead-letter.js';
-import { Lane, type MessageReader } from '../../src/lane/lane.js';
+import { Lane, type LaneReader } from '../../src/lane/lane.js';
+import type { Selection } from '../../src/pipeline/read-message.js';
+import { estimateDecodedBytes } from '../../src/pipeline/tenant-decoder.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import type { TerraRecord } from '../../src/records/record.js';
 
 /** A consumer that hands the lane batches on demand and remembers what was committed. */
 class MemoryConsumer implements LaneConsumer {
   commits: CommitOffset[][] = [];
-  paused = 0;
-  resumed = 0;
+  /** Every pause state the lane asked for, in order. */
+  pauses: PauseState[] = [];
   #onBatch: ((batch: InboundBatch, controls: BatchControls) => Promise<void>) | undefined;
-  #joined: Array<() => void> = [];
+  #joined: Array<(assignment: readonly PartitionAssignment[]) => void> = [];
   resolved: string[] = [];
   heartbeats = 0;
+  assignment: PartitionAssignment[] = [{ topic: 't', partitions: [0, 1] }];
 
   async start(onBatch: (batch: InboundBatch, controls: BatchControls) => Promise<void>): Promise<void> {
     this.#onBatch = onBatch;
-    for (const listener of this.#joined) listener();
+    for (const listener of this.#joined) listener(this.assignment);
   }
   async feed(messages: InboundMessage[]): Promise<void> {
     assert.ok(this.#onBatch, 'lane not started');
@@ -36,13 +39,13 @@ class MemoryConsumer implements LaneConsumer {
   async commit(offsets: readonly CommitOffset[]): Promise<void> {
     this.commits.push([...offsets]);
   }
-  pause(): void {
-    this.paused += 1;
+  setPaused(state: PauseState): void {
+    this.pauses.push(state);
   }
-  resume(): void {
-    this.resumed += 1;
+  get pausedAll(): boolean {
+    return this.pauses.some((state) => state.all);
   }
-  onJoined(listener: () => void): void {
+  onJoined(listener: (assignment: readonly PartitionAssignment[]) => void): void {
     this.#joined.push(listener);
   }
   crashListeners: Array<(error: Error) => void> = [];
@@ -118,17 +121,25 @@ function record(id: string, offset: string): TerraRecord {
   };
 }
 
-/** Reads "a,b,c" as three records, "!code" as a rejection. */
-const reader: MessageReader = async (inbound) => {
+/** Reads "a,b,c" as three records, "!code" as a rejection, "" as filtered, "ptr:a" as a pointer to fetch. */
+function select(inbound: InboundMessage): Selection {
   const text = inbound.value?.toString() ?? '';
-  if (text.startsWith('!')) return { ok: false, error: new FanoutError(text.slice(1) as 'malformed_json', 'bad input') };
-  if (text === '') return { ok: true, records: [], filtered: true };
-  return { ok: true, records: text.split(',').map((id) => record(id, inbound.offset)), filtered: false };
-};
+  if (text.startsWith('!')) return { kind: 'rejected', error: new FanoutError(text.slice(1) as 'malformed_json', 'bad input') };
+  if (text === '') return { kind: 'filtered', reason: 'event_type' };
+  if (text.startsWith('ptr:')) return { kind: 'fetch' };
+  return { kind: 'records', records: text.split(',').map((id) => record(id, inbound.offset)), dropped: 0 };
+}
+
+/** A reader whose pointers resolve through `fetch` (default: to the records after "ptr:"). */
+function readerWith(fetch: (inbound: InboundMessage) => Promise<Selection> = async (inbound) => select({ ...inbound, value: Buffer.from((inbound.value?.toString() ?? '').slice(4)) })): LaneReader {
+  return { select, resolve: fetch };
+}
+
+const reader = readerWith();
 
 function makeLane(
   destination: Destination,
-  overrides: { maxRecords?: number; maxAttempts?: number | null; read?: MessageReader; laneBudgetBytes?: number; budget?: ByteBudget; onFatal?: (error: Error) => void } = {},
+  overrides: { maxRecords?: number; maxAttempts?: number | null; read?: LaneReader; laneBudgetBytes?: number; budget?: ByteBudget; onFatal?: (error: Error) => void; pointerMaxRetryMs?: number; now?: () => number } = {},
 ) {
   const consumer = new MemoryConsumer();
   const producer = new MemoryProducer();
@@ -137,11 +148,13 @@ function makeLane(
     tenant: 'acme',
     destinationName: 'files',
     connectorType: 'file',
+    groupId: 'fanout.acme.files',
     destination,
     consumer,
     deadLetters: producer,
     deadLetterTopic: 'acme.dlq',
-    read: overrides.read ?? reader,
+    reader: overrides.read ?? reader,
+    pointerMaxRetryMs: overrides.pointerMaxRetryMs ?? 60_000,
     batch: { maxRecords: overrides.maxRecords ?? 100, maxBytes: 1_000_000, lingerMs: 5 },
     retry: { initialDelayMs: 1, maxDelayMs: 5, multiplier: 2, jitter: 0, maxAttempts: overrides.maxAttempts ?? null },
     laneBudgetBytes: overrides.laneBudgetBytes ?? 1_000_000,
@@ -149,11 +162,21 @@ function makeLane(
     metrics,
     logger: pino({ level: 'silent' }),
     ...(overrides.onFatal === undefined ? {} : { onFatal: overrides.onFatal }),
+    ...(overrides.now === undefined ? {} : { now: overrides.now }),
   });
   return { lane, consumer, producer, metrics };
 }
 
 const settle = (ms = 30): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `condition` until it holds (or fails the test after `timeoutMs`). */
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail('condition not met in time');
+    await settle(5);
+  }
+}
 
 describe('lane', () => {
   it('delivers every record and commits after the last one, never before', async () => {
@@ -200,7 +223,7 @@ describe('lane', () => {
     assert.deepEqual(destination.delivered.sort(), ['a', 'b', 'c']);
     assert.equal(consumer.committedOffset(), '2');
     assert.equal(producer.sent.length, 0);
-    assert.ok(consumer.paused >= 1, 'lane paused fetching while retrying');
+    assert.ok(consumer.pausedAll, 'lane paused fetching while retrying');
     const retries = await metrics.registry.getSingleMetricAsString('terra_fanout_retries_total');
     assert.match(retries, /code="destination_unavailable"} 9/, "3 records x 3 failed attempts");
   });
@@ -329,19 +352,31 @@ describe('lane', () => {
     assert.deepEqual(destination.delivered, ['a', 'b', 'c']);
   });
 
-  it('keeps held bytes within the process budget', async () => {
-    const budget = new ByteBudget(10);
+  it('keeps held bytes (messages and their decoded estimate) within the process budget', async () => {
+    const cost = 4 + estimateDecodedBytes(4); // what one 4-byte message holds
+    const budget = new ByteBudget(2 * cost + 1);
     let peak = 0;
     const destination = new ScriptedDestination(() => {
       peak = Math.max(peak, budget.used);
       return { ok: true };
     });
-    const { lane, consumer } = makeLane(destination, { budget, laneBudgetBytes: 10 });
+    const { lane, consumer } = makeLane(destination, { budget, laneBudgetBytes: 2 * cost + 1 });
     await lane.start();
     await consumer.feed([message(0, 'aaaa'), message(1, 'bbbb'), message(2, 'cccc'), message(3, 'dddd')]);
     await lane.stop(5000);
     assert.equal(destination.delivered.length, 4);
-    assert.ok(peak <= 10, `peak ${peak} within budget`);
+    assert.ok(peak <= 2 * cost + 1, `peak ${peak} within budget`);
+    assert.equal(budget.used, 0);
+  });
+
+  it('processes a message larger than the whole budget alone instead of deadlocking', async () => {
+    const budget = new ByteBudget(10);
+    const destination = new ScriptedDestination();
+    const { lane, consumer } = makeLane(destination, { budget, laneBudgetBytes: 10 });
+    await lane.start();
+    await consumer.feed([message(0, 'aaaa'), message(1, 'bbbb'), message(2, 'cccc')]);
+    await lane.stop(5000);
+    assert.deepEqual(destination.delivered, ['aaaa', 'bbbb', 'cccc']);
     assert.equal(budget.used, 0);
   });
 
@@ -358,17 +393,18 @@ describe('lane', () => {
 
   it('retries a message whose read fails retryably (s3_payload store down) and then delivers it', async () => {
     let failures = 2;
-    const flaky: MessageReader = async (inbound) => {
+    const flaky = readerWith(async (inbound) => {
       if (failures > 0) {
         failures -= 1;
-        return { ok: false, error: new FanoutError('s3_payload_unavailable', 'store down') };
+        return { kind: 'rejected', error: new FanoutError('s3_payload_unavailable', 'store down') };
       }
-      return reader(inbound);
-    };
+      return reader.resolve(inbound);
+    });
     const destination = new ScriptedDestination();
     const { lane, consumer, producer, metrics } = makeLane(destination, { read: flaky });
     await lane.start();
-    await consumer.feed([message(0, 'a')]);
+    await consumer.feed([message(0, 'ptr:a')]);
+    await waitFor(() => consumer.committedOffset() === '1');
     await lane.stop(5000);
     assert.deepEqual(destination.delivered, ['a']);
     assert.equal(producer.sent.length, 0);
@@ -377,10 +413,11 @@ describe('lane', () => {
   });
 
   it('parks a message whose read keeps failing as retries_exhausted after maxAttempts', async () => {
-    const down: MessageReader = async () => ({ ok: false, error: new FanoutError('s3_payload_unavailable', 'store down') });
+    const down = readerWith(async () => ({ kind: 'rejected', error: new FanoutError('s3_payload_unavailable', 'store down') }));
     const { lane, consumer, producer } = makeLane(new ScriptedDestination(), { read: down, maxAttempts: 2 });
     await lane.start();
-    await consumer.feed([message(0, 'a')]);
+    await consumer.feed([message(0, 'ptr:a')]);
+    await waitFor(() => consumer.committedOffset() === '1');
     await lane.stop(5000);
     const headers = producer.sent[0]?.message.headers ?? {};
     assert.equal(headers[deadLetterHeader.code], 'retries_exhausted');
@@ -396,11 +433,96 @@ describe('lane', () => {
       peak = Math.max(peak, budget.used);
       return { ok: true };
     });
-    const { lane, consumer } = makeLane(destination, { laneBudgetBytes: 12, maxRecords: 1, budget });
+    const cost = 4 + estimateDecodedBytes(4);
+    const { lane, consumer } = makeLane(destination, { laneBudgetBytes: 3 * cost, maxRecords: 1, budget });
     await lane.start();
     await consumer.feed([message(0, 'aaaa'), message(1, 'bbbb'), message(2, 'cccc'), message(3, 'dddd'), message(4, 'eeee')]);
     await lane.stop(5000);
     assert.equal(destination.delivered.length, 5);
-    assert.ok(peak > 4 && peak <= 12, `peak ${peak}: more than one message held, within the lane budget`);
+    assert.ok(peak > cost && peak <= 3 * cost, `peak ${peak}: more than one message held, within the lane budget`);
+  });
+
+  it('retries a pointer of one partition while the other partitions keep flowing and committing', async () => {
+    let storeUp = false;
+    const gated = readerWith(async (inbound) => (storeUp ? reader.resolve(inbound) : { kind: 'rejected', error: new FanoutError('s3_payload_unavailable', 'store down') }));
+    const destination = new ScriptedDestination();
+    const { lane, consumer, producer, metrics } = makeLane(destination, { read: gated });
+    await lane.start();
+    await consumer.feed([message(0, 'p0-a', 0), message(1, 'ptr:p0-b', 0), message(2, 'p0-c', 0)]);
+    await consumer.feed([message(0, 'p1-a', 1), message(1, 'p1-b', 1)]);
+    await waitFor(() => consumer.committedOffset(1) === '2' && consumer.committedOffset(0) === '1');
+    assert.deepEqual(destination.delivered.sort(), ['p0-a', 'p1-a', 'p1-b'], 'partition 1 delivered; partition 0 up to the pointer');
+    const paused = consumer.pauses.at(-1);
+    assert.deepEqual(paused, { all: false, partitions: [{ topic: 't', partition: 0 }] }, 'only the retrying partition is paused');
+    assert.equal(lane.status().stalled?.reason, 'pointer_retry');
+    assert.match(await metrics.registry.getSingleMetricAsString('terra_fanout_lane_stalled'), /reason="pointer_retry"} 1/);
+    // More of partition 1 still flows while partition 0 waits.
+    await consumer.feed([message(2, 'p1-c', 1)]);
+    await waitFor(() => consumer.committedOffset(1) === '3');
+    storeUp = true;
+    await waitFor(() => consumer.committedOffset(0) === '3');
+    assert.deepEqual(destination.delivered.filter((id) => id.startsWith('p0')), ['p0-a', 'p0-b', 'p0-c'], 'partition 0 in offset order');
+    assert.deepEqual(consumer.pauses.at(-1), { all: false, partitions: [] }, 'partition 0 resumed');
+    assert.equal(lane.status().stalled, null);
+    assert.equal(producer.sent.length, 0);
+    await lane.stop(5000);
+  });
+
+  it('parks a pointer that keeps failing as s3_payload_unavailable after pointerMaxRetryMs, then takes the partition\'s later messages', async () => {
+    const down = readerWith(async () => ({ kind: 'rejected', error: new FanoutError('s3_payload_unavailable', 'store down', { detail: { status: 503 } }) }));
+    const destination = new ScriptedDestination();
+    const { lane, consumer, producer } = makeLane(destination, { read: down, pointerMaxRetryMs: 50 });
+    await lane.start();
+    await consumer.feed([message(0, 'ptr:x', 0), message(1, 'after', 0)]);
+    await waitFor(() => consumer.committedOffset(0) === '2');
+    assert.deepEqual(destination.delivered, ['after']);
+    const headers = producer.sent[0]?.message.headers ?? {};
+    assert.equal(headers[deadLetterHeader.code], 's3_payload_unavailable');
+    assert.ok(Number(headers[deadLetterHeader.attempts]) >= 2, 'retried before parking');
+    assert.match(String(headers[deadLetterHeader.message]), /maxRetryMs 50/);
+    await lane.stop(5000);
+  });
+
+  it('shows a stuck lane: lag from the brokers on its timer, lag in seconds, and why it is stalled', async () => {
+    let clock = 1_700_000_000_000;
+    const destination = new ScriptedDestination(() => ({ ok: false, error: new FanoutError('destination_unavailable', 'down') }));
+    const { lane, consumer, metrics } = makeLane(destination, { now: () => clock });
+    await lane.start();
+    void consumer.feed([message(0, 'a', 0), message(1, 'b', 0)]);
+    await waitFor(() => lane.status().stalled !== null);
+    clock += 30_000;
+    const key = (partition: number): string => `t\u0000${partition}`;
+    lane.tick({ high: new Map([[key(0), 2400n], [key(1), 10n]]), low: new Map([[key(0), 0n], [key(1), 0n]]), committed: new Map([[key(1), 10n]]) });
+    const status = lane.status();
+    assert.equal(status.state, 'retrying');
+    assert.equal(status.stalled?.reason, 'destination_unavailable');
+    assert.equal(status.lastErrorCode, 'destination_unavailable');
+    assert.equal(status.lag.messages, 2400);
+    assert.deepEqual(status.lag.partitions.map((p) => [p.partition, p.messages]), [[0, 2400], [1, 0]]);
+    assert.ok(status.lag.seconds >= 30, `lag seconds ${status.lag.seconds}: the oldest uncommitted message is 30 s old`);
+    const text = await metrics.registry.metrics();
+    assert.match(text, /terra_fanout_lane_lag_messages\{tenant="acme",destination="files",connector="file",topic="t",partition="0"} 2400/);
+    assert.match(text, /terra_fanout_lane_stalled\{tenant="acme",destination="files",connector="file",reason="destination_unavailable"} 1/);
+    await lane.stop(50);
+  });
+
+  it('sends nothing while paused by an operator, and delivers what it holds after resume', async () => {
+    const destination = new ScriptedDestination();
+    const { lane, consumer } = makeLane(destination);
+    await lane.start();
+    lane.pause('ops@example.com');
+    assert.deepEqual(consumer.pauses.at(-1), { all: true, partitions: [] });
+    await consumer.feed([message(0, 'a')]);
+    await settle(50);
+    assert.equal(destination.calls, 0);
+    const status = lane.status();
+    assert.equal(status.state, 'paused');
+    assert.equal(status.pausedByOperator?.by, 'ops@example.com');
+    assert.equal(lane.ready, true, 'a deliberate pause is not unready');
+    lane.resume('ops@example.com');
+    await waitFor(() => consumer.committedOffset() === '1');
+    assert.deepEqual(destination.delivered, ['a']);
+    assert.equal(lane.status().state, 'running');
+    await lane.stop(5000);
   });
 });

@@ -97,6 +97,22 @@ describe('explodeEvent: counts and shape', () => {
     assert.deepEqual(first.item['vendor_extension_field'], { note: 'unknown fields must pass untouched' });
   });
 
+  it("per-item bodies are cut from Terra's bytes: big integers, trailing zeros, -0.0, escapes and spacing survive", () => {
+    const original = json(validFixture('activity'));
+    const items = original['data'] as Array<Record<string, unknown>>;
+    const itemTexts = items.map((item, index) =>
+      JSON.stringify(item).replace(/^\{/, `{ "big": 12345678901234567890, "ratio" : 1000.0, "neg": -0.0, "name": "caf\\u00e9 \\ud83d\\ude00", "n${index}":1e2,`),
+    );
+    const envelope = `{\n  "type":"activity",  "user" : ${JSON.stringify(original['user'])},\n  "data": [\n    ${itemTexts.join(' ,\n    ')}\n  ],\t"version": "2022-03-16"\n}\n`;
+    const records = explodeBytes(Buffer.from(envelope), 'record');
+    assert.equal(records.length, items.length);
+    records.forEach((record, index) => {
+      const expected = `{\n  "type":"activity",  "user" : ${JSON.stringify(original['user'])},\n  "data": [${itemTexts[index]}],\t"version": "2022-03-16"\n}\n`;
+      assert.equal(record.body.toString('utf8'), expected, `record ${index}: the envelope and item bytes exactly as sent`);
+      assert.match(record.body.toString('utf8'), /"big": 12345678901234567890, "ratio" : 1000\.0, "neg": -0\.0, "name": "caf\\u00e9/);
+    });
+  });
+
   it('a single-item event keeps its original bytes and object in the record unit', () => {
     const raw = validFixture('body');
     const [record] = explodeBytes(raw, 'record');

@@ -146,7 +146,7 @@ describe('azure_blob through the worker and the local Kafka broker', () => {
     const worker = await startWorker(loaded.value, { logger: createLogger('debug', logSink(lines)), httpPort: 0 });
     cleanups.push(() => worker.stop());
 
-    const ready = (destination: string) => new RegExp(`terra_fanout_lane_ready\\{tenant="acme",destination="${destination}"\\} 1`);
+    const ready = (destination: string) => new RegExp(`terra_fanout_lane_ready\\{tenant="acme",destination="${destination}",connector="azure_blob"\\} 1`);
     assert.ok(await waitFor(async () => { const text = await metrics(worker); return ready('gone').test(text) && ready('expiring').test(text); }, 30_000), 'gone and expiring passed check() and joined');
     assert.ok(Date.now() < expiresAt, 'the SAS was still valid at check()');
     assert.ok(await waitFor(() => lines.some((line) => line.includes('"destination":"badkey"') && line.includes('"code":"destination_auth_failed"') && line.includes('Destination check failed')), 10_000), 'the wrong key fails check() with destination_auth_failed');

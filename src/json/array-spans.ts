@@ -1,0 +1,146 @@
+/**
+ * Byte positions inside a JSON document, so a record body can be cut from the message's own bytes
+ * instead of being re-serialized (Terra's digits, escapes and spacing kept exactly).
+ *
+ * Only ever called on bytes that JSON.parse already accepted: the scanner trusts the grammar and
+ * does not validate it again.
+ */
+
+/** Where the array value of a top-level key sits, and each element's own source text. */
+export interface ArraySpans {
+  /** Index of the `[` byte. */
+  open: number;
+  /** Index of the `]` byte. */
+  close: number;
+  /** `[start, end)` of each element, without surrounding whitespace. */
+  items: Array<readonly [number, number]>;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+function isWhitespace(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+/** A UTF-8 byte order mark, which the decoder's TextDecoder drops before JSON.parse sees the text. */
+function hasByteOrderMark(bytes: Uint8Array): boolean {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+}
+
+function skipWhitespace(bytes: Uint8Array, at: number): number {
+  let position = at;
+  while (isWhitespace(bytes[position])) position += 1;
+  return position;
+}
+
+/** `at` is an opening quote; returns the index just past the closing quote. */
+function skipString(bytes: Buffer, at: number): number {
+  let position = at + 1;
+  for (;;) {
+    const quote = bytes.indexOf(QUOTE, position);
+    if (quote < 0) throw new SyntaxError('unterminated string');
+    let backslashes = 0;
+    while (bytes[quote - 1 - backslashes] === BACKSLASH) backslashes += 1;
+    if (backslashes % 2 === 0) return quote + 1;
+    position = quote + 1;
+  }
+}
+
+/** `at` is the first byte of a value; returns the index just past it. */
+function skipValue(bytes: Buffer, at: number): number {
+  const first = bytes[at];
+  if (first === QUOTE) return skipString(bytes, at);
+  if (first === OPEN_BRACE || first === OPEN_BRACKET) {
+    let depth = 0;
+    let position = at;
+    for (;;) {
+      const byte = bytes[position];
+      if (byte === undefined) throw new SyntaxError('unterminated container');
+      if (byte === QUOTE) {
+        position = skipString(bytes, position);
+        continue;
+      }
+      if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth += 1;
+      else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+        depth -= 1;
+        if (depth === 0) return position + 1;
+      }
+      position += 1;
+    }
+  }
+  // A number, true, false or null: up to the next delimiter.
+  let position = at;
+  for (;;) {
+    const byte = bytes[position];
+    if (byte === undefined || byte === COMMA || byte === CLOSE_BRACE || byte === CLOSE_BRACKET || isWhitespace(byte)) return position;
+    position += 1;
+  }
+}
+
+function keyEquals(bytes: Buffer, start: number, end: number, key: string): boolean {
+  const raw = bytes.subarray(start + 1, end - 1);
+  // Keys almost never hold escapes: compare the raw bytes, and decode only when they do.
+  if (raw.indexOf(BACKSLASH) < 0) return raw.length === Buffer.byteLength(key) && raw.toString('utf8') === key;
+  return JSON.parse(bytes.toString('utf8', start, end)) === key;
+}
+
+/**
+ * The array under `key` at the top level of the JSON object in `bytes`, with the span of each
+ * element. When the key appears more than once the last one counts, as in JSON.parse. Returns null
+ * when the document is not an object, has no such key, or its value is not an array.
+ */
+export function topLevelArraySpans(bytes: Buffer, key: string): ArraySpans | null {
+  let position = skipWhitespace(bytes, hasByteOrderMark(bytes) ? 3 : 0);
+  if (bytes[position] !== OPEN_BRACE) return null;
+  position = skipWhitespace(bytes, position + 1);
+  let found: ArraySpans | null = null;
+  let foundKey = false;
+  while (bytes[position] === QUOTE) {
+    const keyEnd = skipString(bytes, position);
+    const matches = keyEquals(bytes, position, keyEnd, key);
+    position = skipWhitespace(bytes, keyEnd);
+    if (bytes[position] !== COLON) throw new SyntaxError('expected a colon');
+    position = skipWhitespace(bytes, position + 1);
+    if (matches) {
+      foundKey = true;
+      found = bytes[position] === OPEN_BRACKET ? elementSpans(bytes, position) : null;
+      position = found === null ? skipValue(bytes, position) : found.close + 1;
+    } else {
+      position = skipValue(bytes, position);
+    }
+    position = skipWhitespace(bytes, position);
+    if (bytes[position] === COMMA) position = skipWhitespace(bytes, position + 1);
+  }
+  return foundKey ? found : null;
+}
+
+function elementSpans(bytes: Buffer, open: number): ArraySpans {
+  const items: Array<readonly [number, number]> = [];
+  let position = skipWhitespace(bytes, open + 1);
+  while (bytes[position] !== CLOSE_BRACKET) {
+    const end = skipValue(bytes, position);
+    items.push([position, end]);
+    position = skipWhitespace(bytes, end);
+    if (bytes[position] === COMMA) position = skipWhitespace(bytes, position + 1);
+    else if (bytes[position] !== CLOSE_BRACKET) throw new SyntaxError('expected a comma or the end of the array');
+  }
+  return { open, close: position, items };
+}
+
+/**
+ * The document with the array narrowed to one element: every byte before `[` and after `]` kept
+ * exactly, and the element's own bytes between them.
+ */
+export function withOneElement(bytes: Buffer, spans: ArraySpans, index: number): Buffer {
+  const item = spans.items[index];
+  if (item === undefined) throw new RangeError(`no element ${index}`);
+  const [start, end] = item;
+  return Buffer.concat([bytes.subarray(0, spans.open + 1), bytes.subarray(start, end), bytes.subarray(spans.close)]);
+}
