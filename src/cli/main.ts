@@ -6,9 +6,11 @@ import { loadTenantFile, loadWorkerFile, loadWorkerWithTenants, validatePaths } 
 import { workerConfigSchema } from '../config/worker-schema.js';
 import { createLogger } from '../observability/logger.js';
 import { SHUTDOWN_MARGIN_MS, startWorker } from '../worker/worker.js';
+import { createTenantsLoader } from '../worker/reload-tenants.js';
 import { checkConnections, formatConnectionResult, tenantsOf } from './check-connections.js';
 import { checkEvents, type CheckInput } from './check-event.js';
 import { runDev } from './dev.js';
+import { onReloadSignal } from './reload-signal.js';
 import { onShutdownSignal } from './shutdown-signal.js';
 import { version } from './version.js';
 
@@ -53,7 +55,8 @@ program
     }
     const logger = createLogger(loaded.value.worker.log.level);
     logger.info({ version, config: options.config, tenants: loaded.value.tenants.map((tenant) => tenant.tenant) }, 'Starting terra-fanout.');
-    const worker = await startWorker(loaded.value, { logger });
+    const worker = await startWorker(loaded.value, { logger, loadTenants: createTenantsLoader(options.config, loaded.value.worker, logger) });
+    onReloadSignal((reason) => worker.reload(reason));
     // worker.stop() resolves by the drain deadline plus SHUTDOWN_MARGIN_MS; the hard deadline is a last resort.
     onShutdownSignal(() => worker.stop(), (message) => logger.info(message), loaded.value.worker.shutdown.drainTimeoutMs + SHUTDOWN_MARGIN_MS + 2_000);
     void worker.fatal.then(async (error) => {

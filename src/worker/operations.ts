@@ -18,7 +18,7 @@ import type { ReloadResult, WorkerControl } from './worker-control.js';
  *
  *   const ops = createOperations({ worker, registry: metrics.registry, logger });
  *   // lanes publish to ops.tap; startHttpServer({ ..., extraRoutes: ops.routes })
- *   ops.attach(control, deadLetterContext);      // admin API live, tenants watcher started
+ *   ops.attach(control, { deadLetters, watch }); // admin API live, tenants watcher started
  *   ops.reload('SIGHUP')                         // from the CLI's SIGHUP handler
  *   await ops.close();                           // at shutdown, before the lanes drain
  *
@@ -28,8 +28,11 @@ export interface Operations {
   tap: TapHub;
   routes: ExtraRoutes;
   metrics: OperationsMetrics;
-  /** Starts the admin API and (with tenants.watch) the tenants-folder watcher. Call once. */
-  attach(control: WorkerControl, deadLetters: DeadLetterContext): void;
+  /**
+   * Starts the admin API and, with `watch`, the tenants-folder watcher (the worker passes
+   * `tenants.watch` when it can reload, i.e. it was started from a worker file). Call once.
+   */
+  attach(control: WorkerControl, options: { deadLetters: DeadLetterContext; watch: boolean }): void;
   /** Serialized, counted and logged reload (the watcher, SIGHUP and POST /admin/reload all come here). */
   reload(reason: string): Promise<ReloadResult>;
   /** Stops the watcher, cancels redrive jobs (each stops after the dead letter in hand) and ends tap streams. */
@@ -60,13 +63,13 @@ export function createOperations(options: { worker: WorkerConfig; registry: Regi
       handle: (request, response) => (api === null ? notYet(request, response) : api.handle(request, response)),
       close: () => api?.close?.(),
     },
-    attach(control, context) {
+    attach(control, { deadLetters: context, watch }) {
       if (trigger !== null) throw new Error('Operations are attached already.');
       const reloadTrigger = createReloadTrigger({ control, metrics, logger: log });
       trigger = reloadTrigger;
       deadLetters = createDeadLetterOperations(context);
       api = createAdminApi({ config: worker.admin, control, reload: (reason) => reloadTrigger.reload(reason), tap, deadLetters, metrics, logger: log.child({ component: 'admin' }) });
-      if (worker.tenants.watch) {
+      if (watch) {
         watcher = watchTenantsFolder({
           dir: worker.tenants.dir,
           debounceMs: worker.tenants.debounceMs,

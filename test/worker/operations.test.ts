@@ -40,7 +40,7 @@ describe('the operations surface of a worker', () => {
       await assert.rejects(ops.reload('too early'), /starting/);
 
       const control = createFakeWorkerControl([laneStatus({ tenant: 'acme', destination: 'lake' })], ops.tap);
-      ops.attach(control, { kafka: createKafkaClient(worker.kafka, logger), worker: () => worker, tenant: () => undefined, connectors: connectorRegistry, logger });
+      ops.attach(control, { deadLetters: { kafka: createKafkaClient(worker.kafka, logger), worker: () => worker, tenant: () => undefined, connectors: connectorRegistry, logger }, watch: true });
       assert.equal((await lanes()).status, 200);
 
       await ops.reload('SIGHUP');
@@ -69,7 +69,7 @@ describe('the operations surface of a worker', () => {
     const http = await startHttpServer({ host: '127.0.0.1', port: 0, registry, health: { notReady: () => [] }, extraRoutes: ops.routes });
     try {
       assert.equal((await fetch(`${http.url}/admin/lanes`)).status, 404);
-      ops.attach(createFakeWorkerControl([], ops.tap), { kafka: createKafkaClient(worker.kafka, logger), worker: () => worker, tenant: () => undefined, connectors: connectorRegistry, logger });
+      ops.attach(createFakeWorkerControl([], ops.tap), { deadLetters: { kafka: createKafkaClient(worker.kafka, logger), worker: () => worker, tenant: () => undefined, connectors: connectorRegistry, logger }, watch: worker.tenants.watch });
       assert.equal((await fetch(`${http.url}/admin/lanes`, { headers: { authorization: 'Bearer anything-long-enough' } })).status, 404);
       assert.equal((await fetch(`${http.url}/healthz`)).status, 200);
       assert.match(await (await fetch(`${http.url}/metrics`)).text(), /terra_fanout_config_problems/);
