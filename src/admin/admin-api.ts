@@ -234,6 +234,11 @@ export function createAdminApi(options: AdminApiOptions): ExtraRoutes {
     if (error instanceof LaneBusyError) return new AdminHttpError(409, 'lane_busy', error.message);
     if (error instanceof TenantNotFoundError) return new AdminHttpError(404, 'tenant_not_found', error.message);
     if (error instanceof RedriveConflictError) return new AdminHttpError(409, 'redrive_running', error.message);
+    // The brokers refused an admin call (an old broker or a missing ACL for group offsets, for instance).
+    if (error instanceof Error && error.name.startsWith('KafkaJS')) {
+      log.warn({ err: error }, 'Admin request failed at the Kafka cluster.');
+      return new AdminHttpError(502, 'kafka_error', `The Kafka cluster refused the request: ${error.message}`);
+    }
     log.error({ err: error }, 'Admin request failed.');
     return new AdminHttpError(500, 'internal_error', 'The request failed; see the worker log.');
   };

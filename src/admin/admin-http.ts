@@ -19,6 +19,7 @@ export type AdminErrorCode =
   | 'redrive_failed'
   | 'tap_full'
   | 'not_available'
+  | 'kafka_error'
   | 'internal_error';
 
 export class AdminHttpError extends Error {

@@ -17,7 +17,9 @@ export function formatDuration(seconds: number): string {
 
 /** What the STATE column says: the state, and why when the lane is held up or paused. */
 export function laneStateText(lane: LaneStatus): string {
-  if (lane.state === 'paused') return lane.pausedByOperator === null ? 'paused' : `paused by ${lane.pausedByOperator.by}`;
+  // An operator pause shows whatever else the lane is doing (a paused lane restarted by a reload checks its destination first).
+  if (lane.pausedByOperator !== null) return `paused by ${lane.pausedByOperator.by}${lane.state === 'paused' ? '' : ` (${lane.state})`}`;
+  if (lane.state === 'paused') return 'paused';
   if (lane.stalled !== null) {
     const word = lane.state === 'running' ? 'stalled' : lane.state;
     return `${word} (${lane.stalled.reason})`;

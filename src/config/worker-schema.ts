@@ -200,7 +200,7 @@ const adminSchema = strictObject({
     .optional(),
   tap: tapSchema.prefault({}).meta({ description: 'Bounds of /admin/tap streams.' }),
 }).superRefine((admin, context) => {
-  if (admin.enabled && admin.token === undefined) context.addIssue({ code: 'custom', path: ['token'], message: 'the admin API is enabled without a token; expected token: ${SOME_ENV_VAR} with at least 16 characters' });
+  if (admin.enabled && admin.token === undefined) context.addIssue({ code: 'custom', path: ['token'], message: 'needed while the admin API is enabled; expected token: ${SOME_ENV_VAR} with at least 16 characters' });
 });
 
 export const workerConfigSchema = strictObject({

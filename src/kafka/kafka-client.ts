@@ -243,6 +243,33 @@ function toInboundBatch(batch: KafkaBatch): InboundBatch {
   return { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, messages };
 }
 
+/**
+ * Orders a consumer's start and stop. kafkajs lets disconnect() overtake a run() that is still
+ * joining its group: the join then completes after the disconnect and leaves a member that holds
+ * partitions and never fetches (seen when a reload or an offsets move stopped a lane that was still
+ * joining). So stop() waits for a start in progress to settle (connect, subscribe, join) and start()
+ * does not run a consumer that was asked to stop meanwhile.
+ */
+function startStopOrder(): { starting(work: () => Promise<void>): Promise<void>; stopping(work: () => Promise<void>): Promise<void>; readonly stopRequested: boolean } {
+  let stopRequested = false;
+  let startup: Promise<void> = Promise.resolve();
+  return {
+    get stopRequested() {
+      return stopRequested;
+    },
+    starting(work) {
+      const run = work();
+      startup = run.catch(() => undefined);
+      return run;
+    },
+    async stopping(work) {
+      stopRequested = true;
+      await startup;
+      await work();
+    },
+  };
+}
+
 function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: string, topics: readonly string[], limits: ConsumerLimits): LaneConsumer {
   const consumer: Consumer = kafka.consumer({
     groupId,
@@ -255,6 +282,7 @@ function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 30_000 },
   });
   let running = false;
+  const order = startStopOrder();
   let applied = 'none';
   let wanted: PauseState = { all: false, partitions: [] };
   const applyPause = (): void => {
@@ -273,20 +301,26 @@ function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
     applied = signature;
   };
   return {
-    async start(onBatch) {
-      await consumer.connect();
-      for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: connection.fromBeginning });
-      running = true;
-      applyPause();
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          await onBatch(toInboundBatch(batch), { resolveOffset, heartbeat, isActive: () => running && isRunning() && !isStale() });
-        },
-      });
-    },
+    start: (onBatch) =>
+      order.starting(async () => {
+        await consumer.connect();
+        for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: connection.fromBeginning });
+        if (order.stopRequested) return;
+        const started = consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: 1,
+          eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+            await onBatch(toInboundBatch(batch), { resolveOffset, heartbeat, isActive: () => running && isRunning() && !isStale() });
+          },
+        });
+        // kafkajs accepts pause()/resume() only once run() has created its consumer group (which run()
+        // does before its first await): a lane that starts paused (an operator pause kept across a
+        // restart) pauses here, before anything is fetched.
+        running = true;
+        applyPause();
+        await started;
+      }),
     async commit(offsets) {
       if (offsets.length === 0) return;
       await consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
@@ -306,10 +340,11 @@ function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
         if (!event.payload.restart) listener(event.payload.error);
       });
     },
-    async stop() {
-      running = false;
-      await consumer.disconnect();
-    },
+    stop: () =>
+      order.stopping(async () => {
+        running = false;
+        await consumer.disconnect();
+      }),
   };
 }
 
@@ -325,20 +360,23 @@ function createScanConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 30_000 },
   });
   let running = false;
+  const order = startStopOrder();
   return {
-    async start(onBatch) {
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      running = true;
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          await onBatch(toInboundBatch(batch), { resolveOffset, heartbeat, isActive: () => running && isRunning() && !isStale() });
-        },
-      });
-    },
+    start: (onBatch) =>
+      order.starting(async () => {
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        if (order.stopRequested) return;
+        running = true;
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: 1,
+          eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+            await onBatch(toInboundBatch(batch), { resolveOffset, heartbeat, isActive: () => running && isRunning() && !isStale() });
+          },
+        });
+      }),
     async commit(offsets) {
       if (offsets.length === 0) return;
       await consumer.commitOffsets(offsets.map(({ topic: committed, partition, offset }) => ({ topic: committed, partition, offset })));
@@ -351,10 +389,11 @@ function createScanConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
         if (!event.payload.restart) listener(event.payload.error);
       });
     },
-    async stop() {
-      running = false;
-      await consumer.disconnect();
-    },
+    stop: () =>
+      order.stopping(async () => {
+        running = false;
+        await consumer.disconnect();
+      }),
   };
 }
 

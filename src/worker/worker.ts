@@ -50,7 +50,7 @@ export interface RunningWorker {
    * not start). The caller should stop() the worker and exit non-zero so it is restarted.
    */
   fatal: Promise<Error>;
-  /** Applies a new set of tenants: starts, restarts and stops only the lanes that changed. */
+  /** Applies a new set of tenants: starts, restarts and stops only the lanes that changed (logged by reload(), not here). */
   apply(tenants: readonly TenantConfig[]): Promise<ReloadResult>;
   /**
    * Reloads the tenant files through `loadTenants` (SIGHUP; the tenants watcher and POST
@@ -221,7 +221,6 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     for (const spec of [...plan.restarted, ...plan.started]) launch(spec, wanted.size);
     const names = (specs: readonly LaneSpec[]): string[] => specs.map(({ name }) => name);
     const result: ReloadResult = { ok: true, problems: [], started: names(plan.started), restarted: names(plan.restarted), stopped: names(plan.stopped), unchanged: names(plan.unchanged) };
-    logger.info({ started: result.started, restarted: result.restarted, stopped: result.stopped, unchanged: result.unchanged.length }, 'Tenants applied.');
     return result;
   };
 
@@ -262,10 +261,10 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     },
     async reload(reason) {
       if (options.loadTenants === undefined) return { ok: false, problems: ['this worker was started without a config file to reload'], started: [], restarted: [], stopped: [], unchanged: [] };
-      logger.info({ reason }, 'Reloading tenants.');
+      // The reload trigger (operations.reload) logs and counts the outcome.
+      logger.debug({ reason }, 'Reloading tenants.');
       const loaded = await options.loadTenants();
       if (!loaded.ok) {
-        logger.error({ reason, problems: loaded.problems }, 'Reload refused: the tenant files have problems; the last good config stays.');
         return { ok: false, problems: loaded.problems, started: [], restarted: [], stopped: [], unchanged: [...running.keys()] };
       }
       return apply(loaded.tenants);

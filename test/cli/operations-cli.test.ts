@@ -48,6 +48,7 @@ describe('status table', () => {
     assert.deepEqual([formatDuration(42), formatDuration(300), formatDuration(3725), formatDuration(2 * 86_400 + 4 * 3600)], ['42s', '5m', '1h2m', '2d4h']);
     assert.equal(laneStateText(laneStatus({ tenant: 't', destination: 'd', stalled: { reason: 'budget', since: '' } })), 'stalled (budget)');
     assert.equal(laneStateText(laneStatus({ tenant: 't', destination: 'd', state: 'checking', stalled: { reason: 'check_failed', since: '' } })), 'checking (check_failed)');
+    assert.equal(laneStateText(laneStatus({ tenant: 't', destination: 'd', state: 'checking', pausedByOperator: { by: 'bob', at: '' } })), 'paused by bob (checking)');
   });
 
   it('prints one tap line per event', () => {

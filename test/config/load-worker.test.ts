@@ -27,7 +27,7 @@ describe('loadWorkerFile', () => {
       },
       http: { host: '0.0.0.0', port: 9464 },
       budgets: { processInFlightBytes: 256 * 1024 ** 2, laneInFlightBytes: 64 * 1024 ** 2, maxMessageBytes: 32 * 1024 ** 2 },
-      tenants: { dir: join(dir, 'tenants') },
+      tenants: { dir: join(dir, 'tenants'), watch: true, debounceMs: 1000, rescanIntervalMs: 30000 },
       s3Payload: {
         allowedHosts: ['*.amazonaws.com', 'storage.googleapis.com', '*.storage.googleapis.com', '*.blob.core.windows.net'],
         allowHttp: false,
@@ -38,6 +38,7 @@ describe('loadWorkerFile', () => {
       lanes: { lagIntervalMs: 5000, stallWarningMs: 60000, progressIntervalMs: 60000 },
       shutdown: { drainTimeoutMs: 15000 },
       log: { level: 'info' },
+      admin: { enabled: false, tap: { maxSubscribers: 8, queueEvents: 1000, maxBodyBytes: 64 * 1024 } },
     });
   });
 
