@@ -89,7 +89,7 @@ export function createDeadLetterOperations(context: DeadLetterContext): DeadLett
             ratePerSecond: request.rate ?? null,
             maxAttempts: request.max_attempts ?? defaultRedriveMaxAttempts,
           },
-          { kafka: context.kafka, worker: context.worker(), connectors: context.connectors, logger: context.logger, signal, fetch: context.fetch, onProgress, progressIntervalMs: 1000 },
+          { kafka: context.kafka, worker: context.worker(), connectors: context.connectors, logger: context.logger, signal, fetch: context.fetch, onProgress, progressIntervalMs: 0 },
         ),
       );
     },

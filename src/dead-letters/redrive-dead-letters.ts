@@ -47,7 +47,10 @@ export interface RedriveEnvironment {
   /** Stops after the dead letter in hand (it is committed only if it was settled). */
   signal?: AbortSignal | undefined;
   fetch?: typeof globalThis.fetch | undefined;
-  /** Called with the running totals every `progressIntervalMs` while something changed, and at the end. */
+  /**
+   * Called with the running totals every `progressIntervalMs` while something changed (after every
+   * dead letter when it is 0), and at the end.
+   */
   onProgress?: ((progress: RedriveProgress) => void) | undefined;
   progressIntervalMs?: number | undefined;
   /** Called once per selected dead letter with what happened to it. */
@@ -314,8 +317,9 @@ export async function redriveDeadLetters(request: RedriveRequest, environment: R
 
   let lastReported = -1;
   const changeCount = (): number => progress.scanned + progress.delivered + progress.parkedAgain;
+  const everyDeadLetter = environment.progressIntervalMs === 0;
   const reporter =
-    environment.onProgress === undefined
+    environment.onProgress === undefined || everyDeadLetter
       ? undefined
       : setInterval(() => {
           if (changeCount() === lastReported) return;
@@ -337,6 +341,7 @@ export async function redriveDeadLetters(request: RedriveRequest, environment: R
     const settle = (outcome: RedriveOutcome): HandleResult => {
       if (outcome.kind === 'skipped') progress.skipped[outcome.reason] += 1;
       environment.onRecord?.(parked, outcome);
+      if (everyDeadLetter) environment.onProgress?.(snapshot());
       return 'continue';
     };
     if (live === null) return settle({ kind: 'would_redrive' });

@@ -148,7 +148,7 @@ describe('dead letters through the admin API', () => {
   });
 
   it('POST /admin/dlq/redrive runs a job in the worker whose progress is visible, sends to the one destination, and refuses a second one for the same lane', async () => {
-    const started = await post('/admin/dlq/redrive', { tenant: 'acme', destination: 'app', code: ['destination_rejected', 'retries_exhausted'], rate: 2 });
+    const started = await post('/admin/dlq/redrive', { tenant: 'acme', destination: 'app', code: ['destination_rejected', 'retries_exhausted'], rate: 1 });
     assert.equal(started.status, 202, await started.clone().text());
     const { job } = (await started.json()) as { job: RedriveJobView };
     assert.equal(job.by, 'erin');
