@@ -10,7 +10,7 @@ import type { ExtraRoutes } from '../observability/http-server.js';
 import type { TapHub } from '../tap/tap-hub.js';
 import { LaneBusyError, LaneNotFoundError, type OffsetTarget, type ReloadResult, type WorkerControl } from '../worker/worker-control.js';
 import { hasAdminToken, operatorOf } from './admin-auth.js';
-import { AdminHttpError, parseInput, queryObject, readJsonBody, sendError, sendJson } from './admin-http.js';
+import { AdminHttpError, type AdminErrorCode, parseInput, queryObject, readJsonBody, sendError, sendJson } from './admin-http.js';
 import { serveTapStream } from './tap-stream.js';
 
 /**
@@ -140,7 +140,8 @@ export function createAdminApi(options: AdminApiOptions): ExtraRoutes {
       changes: true,
       async handle({ response, by }) {
         const result = await options.reload(`POST /admin/reload by ${by}`);
-        sendJson(response, result.ok ? 200 : 422, result.ok ? { result } : { error: { code: 'config_invalid', message: 'The tenant files have problems; the last good config stays.' }, result });
+        const code: AdminErrorCode = 'config_invalid';
+        sendJson(response, result.ok ? 200 : 422, result.ok ? { result } : { error: { code, message: 'The tenant files have problems; the last good config stays.' }, result });
       },
     },
     {

@@ -16,7 +16,7 @@ export type AdminErrorCode =
   | 'tenant_not_found'
   | 'job_not_found'
   | 'redrive_running'
-  | 'redrive_failed'
+  | 'config_invalid'
   | 'tap_full'
   | 'not_available'
   | 'kafka_error'

@@ -100,9 +100,11 @@ export async function scanDeadLetters(options: ScanOptions, handle: DeadLetterHa
     else state.ended = why;
     if (!state.handling) finish();
   };
+  const atEnd: Array<{ topic: string; partition: number }> = [];
   const partitionDone = (partition: number): void => {
     remaining.delete(partition);
-    consumer.pausePartition(partition);
+    atEnd.push({ topic: options.topic, partition });
+    consumer.setPaused({ all: false, partitions: [...atEnd] });
     if (remaining.size === 0) end('end_of_topic');
   };
   const onAbort = (): void => end('aborted');

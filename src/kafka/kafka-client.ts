@@ -75,22 +75,6 @@ export interface LaneConsumer {
   stop(): Promise<void>;
 }
 
-/**
- * A group member that reads one topic from its earliest retained offset (when the group has no
- * committed offset) and can stop fetching single partitions: the dead-letter tools scan a topic up
- * to the high watermarks they saw at start, and pause each partition that got there.
- */
-export interface ScanConsumer {
-  /** Joins the group and calls `onBatch` for fetched batches, one partition at a time, until stopped. */
-  start(onBatch: (batch: InboundBatch, controls: BatchControls) => Promise<void>): Promise<void>;
-  commit(offsets: readonly CommitOffset[]): Promise<void>;
-  /** Stops fetching from one partition until the consumer stops. */
-  pausePartition(partition: number): void;
-  onCrash(listener: (error: Error) => void): void;
-  /** Leaves the group (never commits on its own). Waits for the batch in progress to return. */
-  stop(): Promise<void>;
-}
-
 export interface OutboundMessage {
   key: Buffer | null;
   value: Buffer | null;
@@ -156,7 +140,12 @@ export interface KafkaClient {
   createLaneConsumer(groupId: string, topics: readonly string[], limits: ConsumerLimits): LaneConsumer;
   createProducer(): MessageProducer;
   createAdmin(): KafkaAdmin;
-  createScanConsumer(groupId: string, topic: string, limits: ConsumerLimits): ScanConsumer;
+  /**
+   * A group member over one topic that starts from the earliest retained offset when the group has
+   * no committed offset, whatever `fromBeginning` says: the dead-letter tools scan a topic from its
+   * start up to the high watermarks they saw, pausing each partition that got there.
+   */
+  createScanConsumer(groupId: string, topic: string, limits: ConsumerLimits): LaneConsumer;
 }
 
 function pemOrFile(value: string): string {
@@ -348,55 +337,6 @@ function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
   };
 }
 
-function createScanConsumer(kafka: Kafka, connection: KafkaConnection, groupId: string, topic: string, limits: ConsumerLimits): ScanConsumer {
-  const consumer: Consumer = kafka.consumer({
-    groupId,
-    sessionTimeout: connection.sessionTimeoutMs,
-    heartbeatInterval: connection.heartbeatIntervalMs,
-    maxWaitTimeInMs: connection.maxWaitTimeMs,
-    maxBytes: limits.maxBytes,
-    maxBytesPerPartition: limits.maxBytesPerPartition,
-    allowAutoTopicCreation: false,
-    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 30_000 },
-  });
-  let running = false;
-  const order = startStopOrder();
-  return {
-    start: (onBatch) =>
-      order.starting(async () => {
-        await consumer.connect();
-        await consumer.subscribe({ topic, fromBeginning: true });
-        if (order.stopRequested) return;
-        running = true;
-        await consumer.run({
-          autoCommit: false,
-          eachBatchAutoResolve: false,
-          partitionsConsumedConcurrently: 1,
-          eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-            await onBatch(toInboundBatch(batch), { resolveOffset, heartbeat, isActive: () => running && isRunning() && !isStale() });
-          },
-        });
-      }),
-    async commit(offsets) {
-      if (offsets.length === 0) return;
-      await consumer.commitOffsets(offsets.map(({ topic: committed, partition, offset }) => ({ topic: committed, partition, offset })));
-    },
-    pausePartition(partition) {
-      if (running) consumer.pause([{ topic, partitions: [partition] }]);
-    },
-    onCrash(listener) {
-      consumer.on(consumer.events.CRASH, (event) => {
-        if (!event.payload.restart) listener(event.payload.error);
-      });
-    },
-    stop: () =>
-      order.stopping(async () => {
-        running = false;
-        await consumer.disconnect();
-      }),
-  };
-}
-
 function createProducer(kafka: Kafka): MessageProducer {
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 5 } });
   let connected: Promise<void> | undefined;
@@ -462,6 +402,6 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
     createLaneConsumer: (groupId, topics, limits) => createLaneConsumer(kafka, connection, groupId, topics, limits),
     createProducer: () => createProducer(kafka),
     createAdmin: () => createAdmin(kafka),
-    createScanConsumer: (groupId, topic, limits) => createScanConsumer(kafka, connection, groupId, topic, limits),
+    createScanConsumer: (groupId, topic, limits) => createLaneConsumer(kafka, { ...connection, fromBeginning: true }, groupId, [topic], limits),
   };
 }
