@@ -26,12 +26,20 @@ export function activity(index: number, padding = 0): string {
   });
 }
 
-/** Round-robin over partitions: the mock keeps only 5 MiB per partition, so spread evenly. */
-export async function produce(kafka: Kafka, topic: string, partitions: number, values: readonly string[], compression = CompressionTypes.None): Promise<void> {
+/**
+ * Round-robin over partitions (the mock keeps only 5 MiB per partition, so spread evenly), in record
+ * batches of about `batchSize` messages per partition: the librdkafka mock answers a fetch with one
+ * whole batch per partition whatever the fetch's byte limits say, so the batch size decides how much
+ * one fetch brings, as a real broker's limits would.
+ */
+export async function produce(kafka: Kafka, topic: string, partitions: number, values: readonly string[], compression = CompressionTypes.None, batchSize = 1000 / partitions): Promise<void> {
   const producer = kafka.producer({ allowAutoTopicCreation: true });
   await producer.connect();
-  for (let start = 0; start < values.length; start += 1000) {
-    await producer.send({ topic, acks: -1, compression, messages: values.slice(start, start + 1000).map((value, i) => ({ partition: (start + i) % partitions, value })) });
+  const perSend = Math.max(1, Math.round(batchSize)) * partitions;
+  for (let start = 0; start < values.length; start += perSend) {
+    const chunk = values.slice(start, start + perSend);
+    const perPartition = Math.ceil(chunk.length / partitions);
+    await producer.send({ topic, acks: -1, compression, messages: chunk.map((value, i) => ({ partition: Math.floor(i / perPartition) % partitions, value })) });
   }
   await producer.disconnect();
 }

@@ -2,14 +2,18 @@
  * `npm run bench`: figures, never a pass/fail on time. Every scenario prints CPU microseconds per
  * message (process.cpuUsage of the worker) and the machine's load beside its rates.
  *
- * Scenarios (BENCH_SCENARIOS=engine,targets,memory,latency picks some; default all):
+ * Scenarios (BENCH_SCENARIOS=engine,targets,memory,latency,ingest,formats,processes picks some; default all):
  * - engine: raw kafkajs, the honest minimum, one lane, decode once per tenant (N destinations),
  *   the file destination (bench/scenarios/engine.ts);
  * - targets: each connector's target in bench/targets/ (S3 on moto, PostgreSQL, ...): one lane
  *   into it, BENCH_TARGET_EVENTS events (default 20k); BENCH_TARGETS=s3,sql runs only those;
  * - memory: large payloads against a small process budget, each case in a fresh process
  *   (bench/scenarios/memory.ts);
- * - latency: Kafka append to webhook receipt at a steady rate (bench/scenarios/latency.ts).
+ * - latency: Kafka append to webhook receipt at a steady rate (bench/scenarios/latency.ts);
+ * - ingest: the ingest gateway, ~1 KB signed webhooks at 1,000 requests/s and flat out
+ *   (bench/scenarios/ingest.ts);
+ * - formats: encoding cost per record of the terra, fhir and fit formats (bench/scenarios/formats.ts);
+ * - processes: `run --processes 1` and `2` on the same topic (bench/scenarios/processes.ts).
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -24,13 +28,18 @@ import { activity, produce } from './events.js';
 import { laneRun } from './lane-run.js';
 import { fmt, machineLoad } from './measure.js';
 import { runEngineBench } from './scenarios/engine.js';
+import { runFormatBench } from './scenarios/formats.js';
+import { runIngestBench } from './scenarios/ingest.js';
+import { runLatencyBench } from './scenarios/latency.js';
+import { runMemoryBench } from './scenarios/memory.js';
+import { runProcessesBench } from './scenarios/processes.js';
 
 const MiB = 1024 * 1024;
 const count = Number(process.env['BENCH_EVENTS'] ?? 50_000);
 /** The reference measurement (shared/reference/kafka-test-broker.md) used 3 brokers and 64 partitions. */
 const brokerCount = Number(process.env['BENCH_BROKERS'] ?? 1);
 const partitions = Number(process.env['BENCH_PARTITIONS'] ?? 16);
-const scenarios = new Set((process.env['BENCH_SCENARIOS'] ?? 'engine,targets,memory,latency').split(',').map((name) => name.trim()));
+const scenarios = new Set((process.env['BENCH_SCENARIOS'] ?? 'engine,targets,memory,latency,ingest,formats,processes').split(',').map((name) => name.trim()));
 
 /** Every bench/targets/<connector>.js module, each exporting one start…BenchTarget function. */
 async function loadTargets(): Promise<Array<{ name: string; start: () => Promise<BenchTarget> }>> {
@@ -73,8 +82,11 @@ async function runTargets(brokers: string[], topic: string, avg: number): Promis
 }
 
 async function main(): Promise<void> {
+  if (scenarios.has('formats')) await runFormatBench();
+  if (![...scenarios].some((name) => name !== 'formats')) return;
   applyLibrdkafkaMockCompat();
-  const broker = await startLocalBroker({ brokers: brokerCount, topics: [{ name: 'bench-small', partitions }] });
+  const bigCount = Number(process.env['BENCH_BIG_EVENTS'] ?? 8);
+  const broker = await startLocalBroker({ brokers: brokerCount, topics: [{ name: 'bench-small', partitions }, { name: 'bench-big', partitions: Math.max(1, bigCount) }, { name: 'bench-big-sequence', partitions: 1 }, { name: 'bench-backlog', partitions: 64 }, { name: 'bench-latency', partitions: 16 }] });
   const kafka = new Kafka({ clientId: 'bench', brokers: broker.brokers, logLevel: logLevel.ERROR });
   try {
     const values = Array.from({ length: count }, (_, index) => activity(index));
@@ -85,6 +97,10 @@ async function main(): Promise<void> {
     const memoryDisk = process.env['BENCH_MEMORY_DIR'] ?? '/dev/shm';
     if (scenarios.has('engine')) await runEngineBench({ kafka, brokers: broker.brokers, topic: 'bench-small', count, avgBytes: avg, disk, memoryDisk });
     if (scenarios.has('targets')) await runTargets(broker.brokers, 'bench-small', avg);
+    if (scenarios.has('processes')) await runProcessesBench({ brokers: broker.brokers, topic: 'bench-small', count, base: memoryDisk });
+    if (scenarios.has('memory')) await runMemoryBench({ kafka, brokers: broker.brokers, memoryDisk });
+    if (scenarios.has('latency')) await runLatencyBench({ kafka, brokers: broker.brokers, topic: 'bench-latency' });
+    if (scenarios.has('ingest')) await runIngestBench(broker.brokers);
   } finally {
     await broker.stop();
   }

@@ -1,5 +1,6 @@
 import type { AnyConnectorDefinition } from '../src/connector/contract.js';
 import { azureBlobConnector } from './azure_blob/index.js';
+import { fhirConnector } from './fhir/index.js';
 import { fileConnector } from './file/index.js';
 import { firestoreConnector } from './firestore/index.js';
 import { gcsConnector } from './gcs/index.js';
@@ -15,7 +16,7 @@ import { webhookConnector } from './webhook/index.js';
  * Every destination type terra-fanout knows, listed explicitly (no import side effects).
  * The tenant config schema, `validate`, `check-event` and the contract suite all read this list.
  */
-export const connectorRegistry: readonly AnyConnectorDefinition[] = [fileConnector, webhookConnector, s3Connector, gcsConnector, azureBlobConnector, sqsConnector, kafkaConnector, sqlConnector, supabaseConnector, mongodbConnector, firestoreConnector];
+export const connectorRegistry: readonly AnyConnectorDefinition[] = [fileConnector, webhookConnector, s3Connector, gcsConnector, azureBlobConnector, sqsConnector, kafkaConnector, sqlConnector, supabaseConnector, mongodbConnector, firestoreConnector, fhirConnector];
 
 export function findConnector(type: string): AnyConnectorDefinition | undefined {
   return connectorRegistry.find((connector) => connector.type === type);

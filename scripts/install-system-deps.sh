@@ -4,7 +4,9 @@
 #
 # Packages (Debian bookworm): librdkafka-dev (the mock cluster), gcc + libc6-dev (only if gcc is
 # missing), postgresql and mariadb-server (the SQL tests start throwaway servers), a Java runtime
-# (Firestore emulator). moto_server and the Firestore emulator jar come with the machine image
+# (Firestore emulator), prometheus (promtool and a real Prometheus for the alert-rule tests in
+# test/deploy, which start their own on free ports). moto_server and the Firestore emulator jar come
+# with the machine image
 # (PyPI and Google's apt repository are unreachable here); the tests say so when they are missing. Runs `apt-get update` only when apt has no candidate for a package we need.
 # Must run as root when something is missing; otherwise it prints the command and exits 1.
 set -euo pipefail
@@ -30,6 +32,11 @@ fi
 # Java runs Google's Firestore emulator jar (preinstalled with google-cloud-cli-firestore-emulator).
 if ! command -v java >/dev/null 2>&1; then
   missing+=(default-jre-headless)
+fi
+
+# promtool checks and unit-tests the alert rules; the prometheus binary runs the end-to-end alert test.
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  missing+=(prometheus)
 fi
 
 if ((${#missing[@]} > 0)); then

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from '../../src/config/strict-object.js';
 import { byteSizeSchema } from '../../src/config/byte-size.js';
 import { secretString } from '../../src/config/secret-schema.js';
 import type { Secret } from '../../src/config/secret.js';
@@ -25,8 +26,7 @@ const CREDENTIAL_HELP =
   'Give exactly one credential: connectionString; accountName + accountKey; sasUrl; or accountUrl alone (DefaultAzureCredential: managed identity, workload identity, az login).';
 
 /** The `config:` block of a `type: azure_blob` destination. */
-export const azureBlobConfigSchema = z
-  .strictObject({
+export const azureBlobConfigSchema = strictObject({
     container: z
       .string()
       .regex(CONTAINER_NAME, 'Container names are 3-63 characters: lowercase letters, digits and single hyphens, starting and ending with a letter or digit.')

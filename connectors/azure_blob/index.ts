@@ -1,4 +1,5 @@
 import type { ConnectorDefinition } from '../../src/connector/contract.js';
+import { objectStoreFormatProblem, objectStoreFormats } from '../shared/object-store/config.js';
 import type { ObjectStorePort } from '../shared/object-store/port.js';
 import { createAzureBlobClient } from './client.js';
 import { azureBlobConfigSchema, type AzureBlobConfig } from './config.js';
@@ -12,6 +13,8 @@ export const azureBlobConnector: ConnectorDefinition<AzureBlobConfig, ObjectStor
   description: "Writes each record as a blob in an Azure Blob Storage container, at Terra's own key layout (or ndjson batches), with block uploads for large bodies.",
   configSchema: azureBlobConfigSchema,
   unit: (config) => config.unit,
+  formats: objectStoreFormats,
+  formatProblem: objectStoreFormatProblem,
   locate: (config, record, tenant) => azureBlobName(config, record, { tenant }),
   createClient: (config, context) => createAzureBlobClient(config, context),
   createDestination: (config, client, context) => createAzureBlobDestination(config, client, context),

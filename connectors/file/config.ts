@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { strictObject } from '../../src/config/strict-object.js';
 import { keyPrefixSchema, keyTemplateSchema } from '../shared/object-key.js';
 
 /** The `config:` block of a `type: file` destination. */
-export const fileConfigSchema = z.strictObject({
+export const fileConfigSchema = strictObject({
   directory: z
     .string()
     .min(1)

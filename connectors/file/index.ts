@@ -12,6 +12,7 @@ export const fileConnector: ConnectorDefinition<FileConfig, FilePort> = {
   description: 'Writes each record as a JSON file under a local directory, atomically, with the same layout as Terra uses in buckets.',
   configSchema: fileConfigSchema,
   unit: (config) => config.unit,
+  formats: ['terra', 'fhir', 'fit'],
   locate: (config, record, tenant) => fileKey(config, record, { tenant }),
   createClient: (config) => createFileClient(config.directory, { fsync: config.fsync }),
   createDestination: (config, client, context) => createFileDestination(config, client, context),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from '../../src/config/strict-object.js';
 import { secretString } from '../../src/config/secret-schema.js';
 import { TERRA_KEY_VERSION, compileKeyTemplate, keyTemplateFields } from '../shared/object-key.js';
 
@@ -53,8 +54,7 @@ export function isServiceAccountJson(text: string): boolean {
 }
 
 /** The `config:` block of a `type: firestore` destination. */
-export const firestoreConfigSchema = z
-  .strictObject({
+export const firestoreConfigSchema = strictObject({
     projectId: z
       .string()
       .regex(/^[a-z0-9][a-z0-9.:-]*$/, 'A Google Cloud project id: lower-case letters, digits and dashes (domain-scoped ids may contain "." and ":").')

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from '../../src/config/strict-object.js';
 import { byteSizeSchema } from '../../src/config/byte-size.js';
 import { secretString } from '../../src/config/secret-schema.js';
 import { isPlainObject } from '../../src/json/json-value.js';
@@ -49,8 +50,7 @@ export function credentialsJsonProblems(json: string, what = 'credentials'): str
 }
 
 /** The `config:` block of a `type: gcs` destination. */
-export const gcsConfigSchema = z
-  .strictObject({
+export const gcsConfigSchema = strictObject({
     bucket: z
       .string()
       .superRefine((name, ctx) => {

@@ -1,4 +1,5 @@
 import type { ConnectorDefinition } from '../../src/connector/contract.js';
+import { objectStoreFormatProblem, objectStoreFormats } from '../shared/object-store/config.js';
 import type { ObjectStorePort } from '../shared/object-store/port.js';
 import { createGcsClient } from './client.js';
 import { gcsConfigSchema, type GcsConfig } from './config.js';
@@ -19,6 +20,8 @@ export const gcsConnector: ConnectorDefinition<GcsConfig, ObjectStorePort> = {
   description: "Writes each record as an object in a Google Cloud Storage bucket at Terra's key layout (or ndjson batches, optionally gzip), overwriting on replay.",
   configSchema: gcsConfigSchema,
   unit: (config) => config.unit,
+  formats: objectStoreFormats,
+  formatProblem: objectStoreFormatProblem,
   locate: (config, record, tenant) => gcsObjectKey(config, record, tenant),
   createClient: (config) => createGcsClient(config),
   createDestination: (config, client, context) => createGcsDestination(config, client, context),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from '../../src/config/strict-object.js';
 import { brokerEntrySchema, saslSchema, sslSchema } from '../../src/config/worker-schema.js';
 import { claimCheckConfigSchema } from '../claim-check.js';
 import { payloadSettingsSchema } from '../shared/payload-mode.js';
@@ -18,7 +19,7 @@ function milliseconds(description: string, fallback: number) {
  * have the same shape as the worker file's `kafka:` block; they are the destination's own, so
  * it can write to another cluster, or to the same one with other credentials.
  */
-export const kafkaOutConfigSchema = z.strictObject({
+export const kafkaOutConfigSchema = strictObject({
   brokers: z
     .array(brokerEntrySchema)
     .min(1)

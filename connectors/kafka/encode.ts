@@ -24,6 +24,8 @@ export const kafkaOutHeader = {
   userId: 'x-terra-fanout-user-id',
   /** `inline` or `pointer`: which form the value has. */
   payload: 'x-terra-fanout-payload',
+  /** With a `format:` other than terra: the record body's media type (inline, or behind the pointer). */
+  contentType: 'x-terra-fanout-content-type',
   /** Terra's own delivery headers (reference/terra-delivery-spec.md section 1.2), as the webhook destination sends them. */
   terraReference: 'terra-reference',
   traceId: 'X-Terra-Trace-Id',
@@ -148,6 +150,7 @@ export function kafkaHeaders(record: TerraRecord, tenant: string, form: 'inline'
     [kafkaOutHeader.orderingTimestamp]: String(record.orderingTimestampMs),
   };
   if (record.userId !== null) headers[kafkaOutHeader.userId] = record.userId;
+  if (record.encoding !== undefined) headers[kafkaOutHeader.contentType] = record.encoding.contentType;
   if (record.terraReference !== null) headers[kafkaOutHeader.terraReference] = record.terraReference;
   return headers;
 }

@@ -12,6 +12,7 @@ export const kafkaConnector: ConnectorDefinition<KafkaOutConfig, KafkaOutPort> =
   description: 'Produces each record to a Kafka topic (acks=all, keyed by user id), inline as a Terra event or as Terra\'s s3_payload pointer when it is too large.',
   configSchema: kafkaOutConfigSchema,
   unit: (config) => config.unit,
+  formats: ['terra', 'fhir', 'fit'],
   locate: (config, record, tenant) => kafkaLocation(kafkaTopic(config, record, tenant), kafkaKey(config, record), record.identity),
   createClient: (config, context) => createKafkaOutClient(config, context.logger),
   createDestination: (config, client, context) =>

@@ -73,7 +73,8 @@ export function checkCollection(config: MongodbConfig): string {
 /**
  * The document `_id` (spec 4.7), field order fixed because MongoDB compares embedded `_id`s field by field:
  * - athlete: the user id;
- * - user events: `{user_id, event_time}` (event_time: ISO-8601 UTC of the ordering timestamp);
+ * - user events: `{user_id, event_time}` (event_time: ISO-8601 UTC of the ordering timestamp, a lab
+ *   report's `occurred_at`; user_id: the identity for an event without a user);
  * - data items: `{user_id, start_time}` with `metadata.start_time` exactly as Terra sent it
  *   (hormone: the sample `timestamp`); with `idScheme: summary_id`, `{user_id, summary_id}`
  *   when the item has one; an item without a start time uses `{user_id, natural_key}`;
@@ -81,7 +82,10 @@ export function checkCollection(config: MongodbConfig): string {
  */
 export function documentId(config: MongodbConfig, record: TerraRecord): MongoId {
   const user = record.userId;
-  if (record.kind === 'user') return { user_id: user, event_time: record.eventTime };
+  // A non-data event without a user (auth_cancelled, healthcheck, lab reports) uses its identity in
+  // place of the user id, as the object and document keys do: two lab reports of one upload can
+  // share occurred_at, and must not share a document.
+  if (record.kind === 'user') return { user_id: user ?? record.identity, event_time: record.eventTime };
   if (record.kind === 'teams') return { user_id: user, natural_key: record.naturalKey };
   if (record.type === 'athlete') return user ?? record.identity;
   if (config.idScheme === 'summary_id' && record.summaryId !== null) return { user_id: user, summary_id: record.summaryId };

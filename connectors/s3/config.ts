@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from '../../src/config/strict-object.js';
 import { awsConnectionFields, forcePathStyleField } from '../shared/aws-connection.js';
 import { checkObjectLayout, objectLayoutFields } from '../shared/object-store/config.js';
 import type { S3ClientOptions } from './client.js';
@@ -66,8 +67,7 @@ export function checkS3Encryption(config: { serverSideEncryption?: string | unde
 }
 
 /** The `config:` block of a `type: s3` destination. */
-export const s3ConfigSchema = z
-  .strictObject({
+export const s3ConfigSchema = strictObject({
     bucket: s3BucketSchema,
     ...awsConnectionFields,
     ...forcePathStyleField,

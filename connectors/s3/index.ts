@@ -1,4 +1,5 @@
 import type { ConnectorDefinition } from '../../src/connector/contract.js';
+import { objectStoreFormatProblem, objectStoreFormats } from '../shared/object-store/config.js';
 import type { ObjectStorePort } from '../shared/object-store/port.js';
 import { createS3Client } from './client.js';
 import { s3ClientOptions, s3ConfigSchema, type S3Config } from './config.js';
@@ -12,6 +13,8 @@ export const s3Connector: ConnectorDefinition<S3Config, ObjectStorePort> = {
   description: "Writes each record as an object in an Amazon S3 (or S3-compatible) bucket, with Terra's own key layout, or ndjson batches for data lakes.",
   configSchema: s3ConfigSchema,
   unit: (config) => config.unit,
+  formats: objectStoreFormats,
+  formatProblem: objectStoreFormatProblem,
   locate: (config, record, tenant) => s3ObjectKey(config, record, tenant),
   createClient: (config) => createS3Client(s3ClientOptions(config)),
   createDestination: (config, client, context) => createS3Destination(config, client, context),

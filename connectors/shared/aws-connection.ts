@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
+import { strictObject } from '../../src/config/strict-object.js';
 import type { Secret } from '../../src/config/secret.js';
 import { secretString } from '../../src/config/secret-schema.js';
 import { safeUrlLabel } from './http-errors.js';
@@ -11,8 +12,7 @@ import { safeUrlLabel } from './http-errors.js';
  * SDK client.
  */
 
-const awsCredentialsSchema = z
-  .strictObject({
+const awsCredentialsSchema = strictObject({
     accessKeyId: z
       .string()
       .min(1)

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FanoutError } from '../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../src/records/record.js';
+import { unsafeCharacterClass } from '../../src/terra/identifier.js';
 import { formatKeyTime } from '../../src/terra/key-time.js';
 
 /**
@@ -45,12 +46,18 @@ export type KeyTemplateField = keyof typeof keyTemplateFields;
 /** A value substituted for a field the record does not have. */
 const MISSING = 'none';
 
+/** `/`, `\` and every character src/terra/identifier.ts refuses in ids (controls, BOM, bidi, lone surrogates). */
+const UNSAFE_IN_VALUE = new RegExp(`[/\\\\${unsafeCharacterClass}]`, 'gu');
+
 /**
- * Makes a value safe as (part of) one path segment: `/`, `\`, control characters and `..`
- * become `_`; an empty value becomes `none` and a lone `.` becomes `_`.
+ * Makes a value safe as (part of) one path segment: `/`, `\`, control and format characters
+ * (bidirectional overrides and isolates, BOM, zero-width), line separators, lone surrogates and
+ * `..` become `_`; an empty value becomes `none` and a lone `.` becomes `_`. The decoder already
+ * refuses such characters in the ids it checks; this keeps every other value (a trace id header,
+ * a natural key) from putting them in a file or object name.
  */
 export function sanitizeKeyValue(value: string): string {
-  const cleaned = value.replace(/[/\\\u0000-\u001f\u007f]/g, '_').replace(/\.\./g, '_');
+  const cleaned = value.replace(UNSAFE_IN_VALUE, '_').replace(/\.\./g, '_');
   if (cleaned === '') return MISSING;
   if (cleaned === '.') return '_';
   return cleaned;
@@ -84,7 +91,7 @@ function isField(name: string): name is KeyTemplateField {
   return Object.hasOwn(keyTemplateFields, name);
 }
 
-const UNSAFE_LITERAL = /[\\\u0000-\u001f\u007f]/;
+const UNSAFE_LITERAL = new RegExp(`[\\\\${unsafeCharacterClass}]`, 'u');
 
 /** Problems with the literal shape of a path: leading `/`, empty, `.` or `..` segments, backslashes. */
 function pathShapeProblems(what: string, path: string): string[] {
@@ -94,7 +101,7 @@ function pathShapeProblems(what: string, path: string): string[] {
   const inner = path.startsWith('/') ? segments.slice(1) : segments;
   if (inner.some((segment) => segment === '')) problems.push(`${what} must not contain an empty segment ("//" or a trailing "/").`);
   if (inner.some((segment) => segment === '..' || segment === '.')) problems.push(`${what} must not contain a "." or ".." segment.`);
-  if (UNSAFE_LITERAL.test(path)) problems.push(`${what} must not contain a backslash or control characters.`);
+  if (UNSAFE_LITERAL.test(path)) problems.push(`${what} must not contain a backslash, control characters or invisible format characters (bidirectional marks, BOM).`);
   return problems;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from '../../src/config/strict-object.js';
 import { secretString } from '../../src/config/secret-schema.js';
 import { identifierSchema, layoutSchema, tableNamesSchema, tableNames } from '../shared/sql-rows/config.js';
 import { tableLayout, type TableLayout } from '../shared/sql-rows/tables.js';
@@ -8,8 +9,7 @@ const URL_SCHEMES: Readonly<Record<'postgres' | 'mysql', readonly string[]>> = {
   mysql: ['mysql:', 'mariadb:'],
 };
 
-const tlsSchema = z
-  .strictObject({
+const tlsSchema = strictObject({
     mode: z
       .enum(['disable', 'require', 'verify'])
       .default('verify')
@@ -29,8 +29,7 @@ const tlsSchema = z
   })
   .meta({ description: 'TLS to the database. Leave out to use what the URL says (for PostgreSQL, its sslmode).' });
 
-const poolSchema = z
-  .strictObject({
+const poolSchema = strictObject({
     max: z.number().int().min(1).max(200).default(10).meta({ description: 'Most connections this destination opens to the database.', examples: [10] }),
     idleTimeoutMs: z.number().int().min(1000).default(30_000).meta({ description: 'An idle connection is closed after this long. Milliseconds.', examples: [30_000] }),
     connectTimeoutMs: z.number().int().min(100).max(300_000).default(10_000).meta({ description: 'Giving up on opening a connection after this long (retried). Milliseconds.', examples: [10_000] }),
@@ -39,8 +38,7 @@ const poolSchema = z
   .meta({ description: 'Connection pool limits.' });
 
 /** The `config:` block of a `type: sql` destination. */
-export const sqlConfigSchema = z
-  .strictObject({
+export const sqlConfigSchema = strictObject({
     dialect: z.enum(['postgres', 'mysql']).meta({ description: 'postgres: PostgreSQL 12 or later. mysql: MySQL 8 or MariaDB 10.6 or later.', examples: ['postgres', 'mysql'] }),
     url: secretString('Connection URL: postgres://user:password@host:5432/database or mysql://user:password@host:3306/database (mariadb:// works too).', '${DATABASE_URL}'),
     password: secretString('Password, when it is not in the URL (it replaces the URL\'s).', '${DATABASE_PASSWORD}').optional(),

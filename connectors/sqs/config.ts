@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from '../../src/config/strict-object.js';
 import { claimCheckConfigSchema } from '../claim-check.js';
 import { awsConnectionFields } from '../shared/aws-connection.js';
 import { payloadModeSchema } from '../shared/payload-mode.js';
@@ -12,8 +13,7 @@ export const SQS_MAX_BATCH_BYTES = 1_048_576;
 const QUEUE_NAME = /^(?=.{1,80}$)[A-Za-z0-9_-]+(\.fifo)?$/;
 
 /** The `config:` block of a `type: sqs` destination. */
-export const sqsConfigSchema = z
-  .strictObject({
+export const sqsConfigSchema = strictObject({
     queueUrl: z
       .url({ protocol: /^https?$/ })
       .optional()

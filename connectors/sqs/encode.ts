@@ -57,13 +57,15 @@ export interface SqsEntry extends SqsMessage {
 
 /**
  * The message attributes a consumer can route on without reading the body: `type`, `user_id`
- * (absent when the record has no user), `tenant`, `identity`.
+ * (absent when the record has no user), `tenant`, `identity`, and `content_type` when the
+ * destination has a `format:` other than terra (the record body's type, inline or behind a pointer).
  */
 export function messageAttributes(record: TerraRecord, tenant: string): Record<string, string> {
   const attributes: Record<string, string> = { type: record.type };
   if (record.userId !== null && record.userId !== '') attributes['user_id'] = record.userId;
   attributes['tenant'] = tenant;
   attributes['identity'] = record.identity;
+  if (record.encoding !== undefined) attributes['content_type'] = record.encoding.contentType;
   return attributes;
 }
 

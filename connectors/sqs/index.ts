@@ -11,6 +11,10 @@ export const sqsConnector: ConnectorDefinition<SqsConfig, SqsClients> = {
   description: "Sends each record as an Amazon SQS message (standard or FIFO queue), inline or in Terra's s3_payload pointer form with the body in an S3 bucket.",
   configSchema: sqsConfigSchema,
   unit: (config) => config.unit,
+  formats: ['terra', 'fhir', 'fit'],
+  // SQS bodies are text: a binary FIT file can only travel behind Terra's s3_payload pointer.
+  formatProblem: (config, format) =>
+    format === 'fit' && config.payload !== 'pointer' ? 'format: fit writes binary FIT files and SQS message bodies are text; set payload: pointer (with a claimCheck bucket) so each file is stored there and the message carries its URL.' : null,
   locate: (config, record) => sqsLocation(config, record),
   createClient: (config, context) => createSqsClients(config, context),
   createDestination: (config, clients, context) => createSqsDestination(config, clients, context),

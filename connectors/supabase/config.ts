@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from '../../src/config/strict-object.js';
 import { httpUrlWithoutCredentials } from '../shared/http-url.js';
 import { secretString } from '../../src/config/secret-schema.js';
 import { s3BucketSchema, type S3Config } from '../s3/config.js';
@@ -11,8 +12,7 @@ import { tableLayout, type TableLayout } from '../shared/sql-rows/tables.js';
  * The `storage:` block: a narrow S3 config for Supabase Storage's S3-compatible endpoint. It maps
  * onto the S3 connector's config (supabaseStorageS3Config) so the S3 client writes the objects.
  */
-export const supabaseStorageSchema = z
-  .strictObject({
+export const supabaseStorageSchema = strictObject({
     bucket: s3BucketSchema.default('terra-payloads').meta({
       description: "The Storage bucket the payloads go to. Terra's own Supabase destination uses terra-payloads. It must exist; terra-fanout never creates buckets.",
       examples: ['terra-payloads'],
@@ -53,8 +53,7 @@ export const supabaseStorageSchema = z
 export type SupabaseStorageConfig = z.infer<typeof supabaseStorageSchema>;
 
 /** The `config:` block of a `type: supabase` destination. */
-export const supabaseConfigSchema = z
-  .strictObject({
+export const supabaseConfigSchema = strictObject({
     url: httpUrlWithoutCredentials('Put the key in serviceRoleKey, not in the URL.')
       .meta({ description: 'The project URL (Project Settings > API), e.g. https://abcd1234.supabase.co.', examples: ['https://abcd1234.supabase.co'] }),
     serviceRoleKey: secretString('The project\'s service-role key (Project Settings > API). It bypasses row level security; keep it server-side.', '${SUPABASE_SERVICE_ROLE_KEY}'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from '../../src/config/strict-object.js';
 import { httpUrlWithoutCredentials } from '../shared/http-url.js';
 import { secretString } from '../../src/config/secret-schema.js';
 import { retryStatusesSchema } from '../shared/http-errors.js';
@@ -27,7 +28,7 @@ const headerValueSchema = secretString('A header value.').refine((value) => !/[\
 });
 
 /** The `config:` block of a `type: webhook` destination. */
-export const webhookConfigSchema = z.strictObject({
+export const webhookConfigSchema = strictObject({
   url: httpUrlWithoutCredentials('Put credentials in headers (for example Authorization), not in the URL.')
     .meta({ description: 'Where every event is POSTed (http or https).', examples: ['https://example.com/terra/webhook'] }),
   secret: secretString('Signing secret: requests carry terra-signature and X-Terra-Signature (t=..,v1=HMAC-SHA256), as Terra signs. Leave out to send no signature.', '${APP_WEBHOOK_SECRET}').optional(),

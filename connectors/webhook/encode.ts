@@ -1,3 +1,4 @@
+import { encodingOf } from '../../src/formats/record-encoding.js';
 import { computeTerraSignature } from '../../src/terra/signature.js';
 import type { TerraRecord } from '../../src/records/record.js';
 import { safeUrlLabel } from '../shared/http-errors.js';
@@ -12,12 +13,13 @@ export interface WebhookDelivery {
 
 /**
  * Pure: the request a record becomes. The body is `record.body` byte for byte (for `event` units
- * the event exactly as received). Headers follow Terra's webhook deliveries (spec section 1.2);
- * X-Terra-Trace-Id and Idempotency-Key are stable across retries.
+ * the event exactly as received; a FHIR Bundle or FIT file with `format:`). Headers follow Terra's
+ * webhook deliveries (spec section 1.2), Content-Type the record's format; X-Terra-Trace-Id and
+ * Idempotency-Key are stable across retries.
  */
 export function encodeWebhookRequest(config: WebhookConfig, record: TerraRecord, userAgent: string): WebhookDelivery {
   const headers: Record<string, string> = {
-    'content-type': 'application/json',
+    'content-type': encodingOf(record).contentType,
     'user-agent': userAgent,
     'X-Terra-Trace-Id': record.traceId,
     'X-Terra-Ordering-Timestamp': String(record.orderingTimestampMs),

@@ -11,6 +11,9 @@ export const webhookConnector: ConnectorDefinition<WebhookConfig, WebhookPort> =
   description: 'POSTs each event to an HTTP endpoint exactly as Terra delivers webhooks: same body, same signature, same headers.',
   configSchema: webhookConfigSchema,
   unit: (config) => config.unit,
+  formats: ['terra', 'fhir', 'fit'],
+  // Each record is its own request: waiting to gather a batch only adds latency (Terra-to-app p99).
+  batchDefaults: { lingerMs: 5 },
   locate: (config, record) => webhookLocation(config, record),
   createClient: (config) => createWebhookClient({ secret: config.secret, headers: config.headers }),
   createDestination: (config, client, context) => createWebhookDestination(config, client, context),

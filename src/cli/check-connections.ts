@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { connectorRegistry } from '../../connectors/registry.js';
+import { buildDestination } from '../worker/build-destination.js';
 import type { AnyConnectorDefinition, Destination } from '../connector/contract.js';
 import { loadTenantFile, loadWorkerWithTenants } from '../config/load-config.js';
 import type { ConfigProblem } from '../config/config-problem.js';
@@ -92,7 +93,7 @@ export async function checkConnections(tenants: readonly TenantSource[], options
       const connector = connectors.find((candidate) => candidate.type === config.type);
       if (connector === undefined) throw new FanoutError('destination_misconfigured', `Unknown destination type ${config.type}.`);
       const context = { tenant, destination: config.name, logger: options.logger.child({ tenant, destination: config.name }) };
-      destination = connector.createDestination(config.config, connector.createClient(config.config, context), context);
+      destination = buildDestination(connector, config.config, context);
       await withDeadline(destination.check(), timeoutMs, 'The check');
       results[index] = { ...base, ok: true, durationMs: Date.now() - started };
     } catch (error) {

@@ -1,23 +1,14 @@
 #!/usr/bin/env node
-import { readFile } from 'node:fs/promises';
-import { Command, InvalidArgumentError } from 'commander';
-import { formatProblem, type ConfigProblem } from '../config/config-problem.js';
-import { loadTenantFile, loadWorkerFile, loadWorkerWithTenants, validatePaths } from '../config/load-config.js';
-import { workerConfigSchema } from '../config/worker-schema.js';
-import { createLogger } from '../observability/logger.js';
-import { SHUTDOWN_MARGIN_MS, startWorker } from '../worker/worker.js';
-import { createTenantsLoader } from '../worker/reload-tenants.js';
-import { checkConnections, formatConnectionResult, tenantsOf } from './check-connections.js';
-import { checkEvents, type CheckInput } from './check-event.js';
-import { runDev } from './dev.js';
-import { onReloadSignal } from './reload-signal.js';
-import { onShutdownSignal } from './shutdown-signal.js';
+/**
+ * The command line. Each command is one `program.command(...)` block whose action is wrapped in
+ * `commandAction` (src/cli/run-action.ts: expected failures print one line and exit 1 or 2, never
+ * a stack) and imports what it needs inside the action, so `--version` and `--help` load no
+ * connector SDK.
+ */
+import { availableParallelism } from 'node:os';
+import { Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander';
+import { commandAction, exitCode, exitCodesHelp, exitOnError, exitQuietlyWhenOutputCloses } from './run-action.js';
 import { version } from './version.js';
-
-function printProblems(problems: readonly ConfigProblem[]): void {
-  for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
-  process.stderr.write(`${problems.length} problem${problems.length === 1 ? '' : 's'} found.\n`);
-}
 
 function parseHeader(value: string, previous: Record<string, string>): Record<string, string> {
   const separator = value.indexOf('=');
@@ -31,73 +22,92 @@ function parseInteger(value: string): number {
   return parsed;
 }
 
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(chunks);
+/** Most worker processes `--processes` accepts; more would only add rebalancing, not speed. */
+const MAX_PROCESSES = 256;
+
+function parseProcesses(value: string): number {
+  if (value.trim().toLowerCase() === 'auto') return availableParallelism();
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 1 || parsed > MAX_PROCESSES) throw new InvalidArgumentError(`Expected a whole number from 1 to ${MAX_PROCESSES}, or auto.`);
+  return parsed;
 }
+
+exitQuietlyWhenOutputCloses();
 
 const program = new Command()
   .name('terra-fanout')
   .description('Deliver Terra health and fitness events from Kafka to the destinations each tenant chose in YAML.')
   .version(version)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors throw instead of exiting 1, so they end with exit code 2 (could not run) below.
+  .exitOverride()
+  .configureHelp({
+    // Every required option says so in --help.
+    optionDescription(this: Help, option: Option): string {
+      const description = Help.prototype.optionDescription.call(this, option);
+      return option.mandatory ? `(required) ${description}` : description;
+    },
+  })
+  .addHelpText('after', `${exitCodesHelp('an event was rejected, a config problem was found, or a destination check failed')}\nEach command's --help says what 1 means for it.`);
 
 program
   .command('run')
   .description('Run the worker: one lane (consumer group) per tenant destination, until SIGTERM or SIGINT.')
   .requiredOption('-c, --config <worker.yaml>', 'worker config file; tenants are read from its tenants.dir')
-  .action(async (options: { config: string }) => {
-    const loaded = await loadWorkerWithTenants(options.config);
-    if (!loaded.ok) {
-      printProblems(loaded.problems);
-      process.exit(2);
-    }
-    const logger = createLogger(loaded.value.worker.log.level);
-    logger.info({ version, config: options.config, tenants: loaded.value.tenants.map((tenant) => tenant.tenant) }, 'Starting terra-fanout.');
-    const worker = await startWorker(loaded.value, { logger, loadTenants: createTenantsLoader(options.config, loaded.value.worker, logger) });
-    onReloadSignal((reason) => worker.reload(reason));
-    // worker.stop() resolves by the drain deadline plus SHUTDOWN_MARGIN_MS; the hard deadline is a last resort.
-    onShutdownSignal(() => worker.stop(), (message) => logger.info(message), loaded.value.worker.shutdown.drainTimeoutMs + SHUTDOWN_MARGIN_MS + 2_000);
-    void worker.fatal.then(async (error) => {
-      logger.fatal({ err: error }, 'A lane failed for good; draining the others and exiting so the worker is restarted.');
-      await worker.stop().catch(() => undefined);
-      process.exit(1);
-    });
-  });
+  .addOption(
+    new Option(
+      '-p, --processes <n|auto>',
+      'worker processes, each running every lane; they share the consumer groups, so Kafka spreads the partitions over them. auto: one per CPU. Metrics and health stay on the one configured port',
+    )
+      .env('TERRA_FANOUT_PROCESSES')
+      .argParser(parseProcesses)
+      .default(1),
+  )
+  .addHelpText('after', exitCodesHelp('the worker stopped after a failure (a lane or a worker process failed for good, or a second signal cut the drain short); restart it', 'drained and stopped on SIGTERM or SIGINT'))
+  .action(
+    commandAction(async (options: { config: string; processes: number }) => {
+      const { runWorkerCommand } = await import('./run-worker.js');
+      await runWorkerCommand(options);
+    }),
+  );
+
+program
+  .command('ingest')
+  .description(
+    'Run the ingest gateway until SIGTERM or SIGINT: Terra POSTs webhooks to /terra/<tenant>; each is verified with the tenant\'s signing secret and produced, as received, to its topic; 2xx only once Kafka acknowledged.',
+  )
+  .requiredOption('-c, --config <worker.yaml>', 'worker config file: its ingest section, and the tenants (from tenants.dir) with ingest enabled')
+  .addHelpText('after', exitCodesHelp('the gateway stopped after a failure, or a second signal cut the drain short', 'drained and stopped on SIGTERM or SIGINT'))
+  .action(
+    commandAction(async (options: { config: string }) => {
+      const { runIngest } = await import('./ingest.js');
+      await runIngest(options.config);
+    }),
+  );
 
 program
   .command('validate')
   .description('Check worker and tenant YAML files (or directories of them); report every problem with file, line and field path.')
-  .argument('<paths...>', 'files or directories')
+  .argument('<paths...>', 'files or directories; a worker file brings its tenants folder along')
   .option(
     '--check-connections',
-    'then build every destination of the tenant files (and of the worker files\' tenants) and run its start-up check: reachable and writable with the rights sending needs (it may write and remove a probe; with autoCreate, missing tables are created as at start). One line per destination, OK or the error code; exit code 1 when any fails',
+    'then build every destination of the tenant files (and of the worker files\' tenants) and run its start-up check: reachable and writable with the rights sending needs (it may write and remove a probe; with autoCreate, missing tables are created as at start). One line per destination, OK or the error code',
   )
-  .action(async (paths: string[], options: { checkConnections?: boolean }) => {
-    const result = await validatePaths(paths);
-    if (result.problems.length > 0) {
-      printProblems(result.problems);
-      process.exit(1);
-    }
-    process.stdout.write(`ok: ${result.checked.length} file${result.checked.length === 1 ? '' : 's'} valid\n`);
-    if (options.checkConnections !== true) return;
-    const { tenants, problems } = await tenantsOf(result.checked);
-    if (problems.length > 0) {
-      printProblems(problems);
-      process.exit(1);
-    }
-    const results = await checkConnections(tenants, { logger: createLogger('warn', process.stderr) });
-    for (const line of results.map(formatConnectionResult)) process.stdout.write(`${line}\n`);
-    const failed = results.filter((checked) => !checked.ok).length;
-    process.stdout.write(`${results.length - failed} of ${results.length} destination${results.length === 1 ? '' : 's'} reachable and writable.\n`);
-    if (failed > 0) process.exitCode = 1;
-  });
+  .addHelpText(
+    'after',
+    exitCodesHelp('a problem was found in a file (one that cannot be read included), or a destination check failed', 'every file valid (and every destination reachable)', 'bad arguments, a path that does not exist'),
+  )
+  .action(
+    commandAction(async (paths: string[], options: { checkConnections?: boolean }) => {
+      const { validateCommand } = await import('./validate-command.js');
+      await validateCommand(paths, options);
+    }),
+  );
 
 program
   .command('check-event')
   .description(
-    'Decode Terra event JSON exactly as the worker would and print one JSON line per record: type, user_id, identity and where it lands in each destination of the tenant (the Terra-parity object key without a tenant). Reads stdin when no file is given. Exit code 1 when any event is rejected.',
+    'Decode Terra event JSON exactly as the worker would and print one JSON line per record: type, user_id, identity and where it lands in each destination of the tenant (the Terra-parity object key without a tenant). Reads stdin when no file is given.',
   )
   .argument('[files...]', 'files, each holding one event exactly as a Kafka message value')
   .option('-t, --tenant <tenant.yaml>', 'tenant file whose destinations to show')
@@ -105,42 +115,13 @@ program
   .option('--ndjson', 'treat each non-empty line of the input as one event')
   .option('--timestamp <unix-ms>', 'Kafka record timestamp to assume (default: now); user events are keyed by it', parseInteger)
   .option('-H, --header <name=value>', 'a Kafka header of the message, e.g. x-terra-ordering-timestamp=1719820800000 (repeatable)', parseHeader, {})
-  .action(async (files: string[], options: { tenant?: string; worker?: string; ndjson?: boolean; timestamp?: number; header: Record<string, string> }) => {
-    const problems: ConfigProblem[] = [];
-    let tenant;
-    if (options.tenant !== undefined) {
-      const loaded = await loadTenantFile(options.tenant);
-      if (loaded.ok) tenant = loaded.value;
-      else problems.push(...loaded.problems);
-    }
-    let worker = workerConfigSchema.parse({ kafka: { brokers: ['127.0.0.1:9092'] } });
-    if (options.worker !== undefined) {
-      const loaded = await loadWorkerFile(options.worker);
-      if (loaded.ok) worker = loaded.value;
-      else problems.push(...loaded.problems);
-    }
-    if (problems.length > 0) {
-      printProblems(problems);
-      process.exit(2);
-    }
-    const sources = files.length === 0 ? [{ name: '<stdin>', value: await readStdin() }] : await Promise.all(files.map(async (file) => ({ name: file, value: await readFile(file) })));
-    const inputs: CheckInput[] = [];
-    for (const source of sources) {
-      if (!options.ndjson) {
-        inputs.push(source);
-        continue;
-      }
-      source.value
-        .toString('utf8')
-        .split('\n')
-        .forEach((line, index) => {
-          if (line.trim() !== '') inputs.push({ name: `${source.name}:${index + 1}`, value: Buffer.from(line) });
-        });
-    }
-    const lines = await checkEvents(inputs, { tenant, worker, timestampMs: options.timestamp ?? Date.now(), headers: options.header });
-    for (const line of lines) process.stdout.write(`${JSON.stringify(line)}\n`);
-    if (lines.some((line) => 'rejected' in line)) process.exitCode = 1;
-  });
+  .addHelpText('after', exitCodesHelp('an event was rejected (its line says the code and the reason)', 'every event accepted (an event with no records, data: [], is accepted)'))
+  .action(
+    commandAction(async (files: string[], options: { tenant?: string; worker?: string; ndjson?: boolean; timestamp?: number; header: Record<string, string> }) => {
+      const { checkEventCommand } = await import('./check-event-command.js');
+      await checkEventCommand(files, options);
+    }),
+  );
 
 program
   .command('dev')
@@ -150,9 +131,14 @@ program
   .option('-c, --config <worker.yaml>', 'worker config to start from', 'config/worker.yaml')
   .option('--samples <events.ndjson>', 'Terra events to feed in, one JSON per line', 'config/samples/events.ndjson')
   .option('--http-port <port>', 'port for /metrics, /healthz and /readyz', parseInteger)
-  .action(async (options: { config: string; samples: string; httpPort?: number }) => {
-    await runDev(options);
-  });
+  .option('--ingest-port <port>', 'port of the ingest gateway (POST /terra/<tenant>); default the worker file\'s ingest.port', parseInteger)
+  .addHelpText('after', exitCodesHelp('the worker stopped after a failure', 'stopped on Ctrl-C'))
+  .action(
+    commandAction(async (options: { config: string; samples: string; httpPort?: number; ingestPort?: number }) => {
+      const { runDev } = await import('./dev.js');
+      await runDev(options);
+    }),
+  );
 
 function parsePositiveNumber(value: string): number {
   const parsed = Number(value);
@@ -187,11 +173,15 @@ withDeadLetterSelection(
     .description(
       "Read the tenant's dead-letter topic up to its current end (committing nothing) and print one line per parked record: time, destination, code, attempts, source position, identity, type, user; then a summary by code and destination.",
     ),
-).action(async (options: import('./dlq.js').DlqSelectionOptions) => {
-  const { runDlqInspect } = await import('./dlq.js');
-  const { interruptSignal } = await import('./interrupt-signal.js');
-  process.exitCode = await runDlqInspect(options, { out: process.stdout, err: process.stderr, signal: interruptSignal() });
-});
+)
+  .addHelpText('after', exitCodesHelp('the scan failed', 'the dead letters were read to the end seen at start', 'bad arguments or invalid config; 130: interrupted'))
+  .action(
+    commandAction(async (options: import('./dlq.js').DlqSelectionOptions) => {
+      const { runDlqInspect } = await import('./dlq.js');
+      const { interruptSignal } = await import('./interrupt-signal.js');
+      process.exitCode = await runDlqInspect(options, { out: process.stdout, err: process.stderr, signal: interruptSignal() });
+    }),
+  );
 
 withDeadLetterSelection(
   dlq
@@ -203,12 +193,15 @@ withDeadLetterSelection(
   .option('--dry-run', 'list what would be sent; send, park and commit nothing')
   .option('--rate <records-per-second>', 'send at most this many records per second', parsePositiveNumber)
   .option('--max-attempts <n>', 'attempts per record in this redrive, under the destination\'s retry policy (default 5)', parseInteger)
-  .action(async (options: import('./dlq.js').DlqRedriveOptions) => {
-    const { runDlqRedrive } = await import('./dlq.js');
-    const { interruptSignal } = await import('./interrupt-signal.js');
-    const signal = interruptSignal((received) => process.stderr.write(`Received ${received}; stopping after the dead letter in hand.\n`));
-    process.exitCode = await runDlqRedrive(options, { out: process.stdout, err: process.stderr, signal });
-  });
+  .addHelpText('after', exitCodesHelp('a record was parked again or skipped, a destination fails its check, or the scan failed', 'every selected dead letter landed (or, with --dry-run, was listed)', 'bad arguments or invalid config; 130: interrupted (run the same command to resume)'))
+  .action(
+    commandAction(async (options: import('./dlq.js').DlqRedriveOptions) => {
+      const { runDlqRedrive } = await import('./dlq.js');
+      const { interruptSignal } = await import('./interrupt-signal.js');
+      const signal = interruptSignal((received) => process.stderr.write(`Received ${received}; stopping after the dead letter in hand.\n`));
+      process.exitCode = await runDlqRedrive(options, { out: process.stdout, err: process.stderr, signal });
+    }),
+  );
 
 /** The options of the admin API clients. */
 function withAdminClient(command: Command): Command {
@@ -234,19 +227,22 @@ withAdminClient(program.command('status').description("Print a running worker's 
   .option('-w, --watch', 'refresh until Ctrl-C')
   .option('--interval <ms>', 'refresh interval with --watch', parseInteger, 2000)
   .option('--json', 'print the lanes as JSON')
-  .action(async (flags: AdminClientFlags & { watch?: boolean; interval: number; json?: boolean }) => {
-    const { runStatus } = await import('./status.js');
-    const { interruptSignal } = await import('./interrupt-signal.js');
-    process.exitCode = await runStatus({
-      client: adminClientOf(flags),
-      watch: flags.watch === true,
-      intervalMs: Math.max(250, flags.interval),
-      json: flags.json === true,
-      out: process.stdout,
-      err: process.stderr,
-      signal: interruptSignal(),
-    });
-  });
+  .addHelpText('after', exitCodesHelp('the worker could not be asked (unreachable, a wrong token, admin API off)'))
+  .action(
+    commandAction(async (flags: AdminClientFlags & { watch?: boolean; interval: number; json?: boolean }) => {
+      const { runStatus } = await import('./status.js');
+      const { interruptSignal } = await import('./interrupt-signal.js');
+      process.exitCode = await runStatus({
+        client: adminClientOf(flags),
+        watch: flags.watch === true,
+        intervalMs: Math.max(250, flags.interval),
+        json: flags.json === true,
+        out: process.stdout,
+        err: process.stderr,
+        signal: interruptSignal(),
+      });
+    }),
+  );
 
 withAdminClient(program.command('tap').description("Print records as a running worker's lanes deliver, park or filter them (identity, location, outcome), from its admin API."))
   .option('-t, --tenant <name>', 'only this tenant')
@@ -257,8 +253,9 @@ withAdminClient(program.command('tap').description("Print records as a running w
   .option('--bodies', 'include record bodies (health data: mind where the output goes)')
   .option('--limit <n>', 'exit after this many records', parseInteger)
   .option('--json', 'one JSON event per line')
+  .addHelpText('after', exitCodesHelp('the stream could not be opened or was lost', 'stopped at --limit, on Ctrl-C, or when the worker ended the stream'))
   .action(
-    async (flags: AdminClientFlags & { tenant?: string; destination?: string; type?: string; user?: string; outcome?: string; bodies?: boolean; limit?: number; json?: boolean }) => {
+    commandAction(async (flags: AdminClientFlags & { tenant?: string; destination?: string; type?: string; user?: string; outcome?: string; bodies?: boolean; limit?: number; json?: boolean }) => {
       const { runTap } = await import('./tap.js');
       const { interruptSignal } = await import('./interrupt-signal.js');
       process.exitCode = await runTap({
@@ -271,7 +268,13 @@ withAdminClient(program.command('tap').description("Print records as a running w
         err: process.stderr,
         signal: interruptSignal(),
       });
-    },
+    }),
   );
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Commander has already printed its message (and the help after a usage error).
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? exitCode.ok : exitCode.cannotRun);
+  exitOnError(error);
+}

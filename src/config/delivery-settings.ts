@@ -19,7 +19,11 @@ export const batchSchema = strictObject({
     .int()
     .min(0)
     .optional()
-    .meta({ description: 'How long a batch that is not full waits for more records before it is sent. Milliseconds. Default 200.', examples: [200], default: builtInBatch.lingerMs }),
+    .meta({
+      description: 'How long a batch that is not full waits for more records before it is sent. Milliseconds. Default 200 (5 for webhook destinations, which send each record on its own request anyway).',
+      examples: [200],
+      default: builtInBatch.lingerMs,
+    }),
 });
 
 export const retrySchema = strictObject({
@@ -79,17 +83,20 @@ function firstSet<T>(...values: (T | undefined)[]): T | undefined {
   return values.find((value) => value !== undefined);
 }
 
-/** Built-in defaults < tenant `defaults` < the destination's own `batch` and `retry`. */
-export function resolveDestinationSettings(tenant: { defaults?: PartialSettings | undefined }, destination: PartialSettings): DestinationSettings {
+/**
+ * Built-in defaults < the connector type's own batch defaults (a webhook sends each record as it
+ * comes; an object store gathers them) < tenant `defaults` < the destination's own `batch` and `retry`.
+ */
+export function resolveDestinationSettings(tenant: { defaults?: PartialSettings | undefined }, destination: PartialSettings, typeDefaults: Partial<BatchSettings> = {}): DestinationSettings {
   const tenantBatch = tenant.defaults?.batch;
   const tenantRetry = tenant.defaults?.retry;
   const ownBatch = destination.batch;
   const ownRetry = destination.retry;
   return {
     batch: {
-      maxRecords: firstSet(ownBatch?.maxRecords, tenantBatch?.maxRecords) ?? builtInBatch.maxRecords,
-      maxBytes: firstSet(ownBatch?.maxBytes, tenantBatch?.maxBytes) ?? builtInBatch.maxBytes,
-      lingerMs: firstSet(ownBatch?.lingerMs, tenantBatch?.lingerMs) ?? builtInBatch.lingerMs,
+      maxRecords: firstSet(ownBatch?.maxRecords, tenantBatch?.maxRecords, typeDefaults.maxRecords) ?? builtInBatch.maxRecords,
+      maxBytes: firstSet(ownBatch?.maxBytes, tenantBatch?.maxBytes, typeDefaults.maxBytes) ?? builtInBatch.maxBytes,
+      lingerMs: firstSet(ownBatch?.lingerMs, tenantBatch?.lingerMs, typeDefaults.lingerMs) ?? builtInBatch.lingerMs,
     },
     retry: {
       initialDelayMs: firstSet(ownRetry?.initialDelayMs, tenantRetry?.initialDelayMs) ?? builtInRetry.initialDelayMs,

@@ -4,7 +4,8 @@ import { type Document, type Node, type Pair, isPair, isScalar, isSeq, visit } f
  * `${VAR}` and `${VAR:-default}` in YAML string values, resolved after parsing, so a variable
  * can never inject YAML structure. `$${` writes a literal `${`. `:-` uses the default when the
  * variable is unset or empty, as in the shell. Values are inserted as they are (never expanded
- * again) and the result stays a string: a number or boolean field cannot take `${VAR}`.
+ * again) and the result is a string; where the schema wants a number or boolean, load-config
+ * reads that string as one (coerce-interpolated.ts).
  */
 
 export type Interpolated = { ok: true; value: string; substituted: string[] } | { ok: false; message: string };

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { type ConfigProblem, formatPath } from './config-problem.js';
+import { allowedKeysOf, unknownKeyMessage } from './strict-object.js';
 import type { YamlSource } from './yaml-source.js';
 
 /**
@@ -26,10 +27,11 @@ function collect(issue: z.core.$ZodIssue, prefix: readonly (string | number)[], 
   const path = [...prefix, ...issue.path.filter((segment): segment is string | number => typeof segment !== 'symbol')];
 
   if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeysOf(issue.message);
     for (const key of issue.keys) {
       const at = source.locateKey(path, key);
-      // Our strict objects list the allowed keys; zod's own message would only repeat the key.
-      const message = issue.message.startsWith('Unrecognized key') ? 'unknown key' : issue.message;
+      // Our strict objects list the allowed keys (so a typo gets a suggestion); zod's own message would only repeat the key.
+      const message = allowed !== null ? unknownKeyMessage(key, allowed) : issue.message.startsWith('Unrecognized key') ? 'unknown key' : issue.message;
       problems.push(problem(source, [...path, key], at, message));
     }
     return;
@@ -61,7 +63,10 @@ function collect(issue: z.core.$ZodIssue, prefix: readonly (string | number)[], 
     message += `, got ${describeValue(value.value)}`;
     const formatted = formatPath(path);
     if (typeof value.value === 'string' && source.interpolated.some((from) => formatPath(from) === formatted)) {
-      message += ' (${VAR} always gives a string; write this value in the file)';
+      // Numbers and booleans from ${VAR} were already read as such (coerce-interpolated.ts); this one is neither.
+      if (issue.expected === 'number') message += ' (the ${VAR} value is not a number)';
+      else if (issue.expected === 'boolean') message += ' (the ${VAR} value is not true or false)';
+      else message += ' (${VAR} gives a string)';
     }
   }
   problems.push(problem(source, path, source.locate(path), message));

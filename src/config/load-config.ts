@@ -1,7 +1,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
-import { isPlainObject } from '../json/json-value.js';
+import { connectorRegistry } from '../../connectors/registry.js';
+import { destinationFormatWarnings } from '../formats/destination-format.js';
+import { formatPath, isPlainObject } from '../json/json-value.js';
+import { coerceInterpolated } from './coerce-interpolated.js';
 import { type ConfigProblem, type Loaded } from './config-problem.js';
 import { byPosition, problemsFromIssues } from './issue-problems.js';
 import { type TenantConfig, tenantConfigSchema } from './tenant-schema.js';
@@ -39,25 +42,32 @@ export async function loadTenantFile(path: string, env: NodeJS.ProcessEnv = proc
  * loaded even when the worker file has problems, so one run shows everything to fix.
  */
 export async function loadWorkerWithTenants(workerPath: string, env: NodeJS.ProcessEnv = process.env): Promise<Loaded<LoadedDeployment>> {
+  return (await readDeployment(workerPath, env)).loaded;
+}
+
+/** loadWorkerWithTenants, and every file it found in the tenants folder (valid or not). */
+async function readDeployment(workerPath: string, env: NodeJS.ProcessEnv): Promise<{ loaded: Loaded<LoadedDeployment>; listed: string[] }> {
   const { loaded: worker, source, tenantsDir } = await readWorker(workerPath, env);
   const problems: ConfigProblem[] = worker.ok ? [] : [...worker.problems];
   const tenants: TenantConfig[] = [];
   const tenantFiles: string[] = [];
+  const listed: string[] = [];
 
   if (tenantsDir !== null) {
     const dirAt = source.locate(['tenants', 'dir']);
     const dirProblem = (message: string): ConfigProblem => ({ file: workerPath, line: dirAt?.line ?? null, column: dirAt?.column ?? null, path: 'tenants.dir', message });
-    let names: string[] = [];
     try {
-      names = await listTenantFiles(tenantsDir);
+      const names = await listTenantFiles(tenantsDir);
       if (names.length === 0) problems.push(dirProblem('the tenants folder has no tenant files; expected at least one *.yaml or *.yml file'));
-    } catch {
-      problems.push(dirProblem('the tenants folder cannot be read; expected an existing folder (relative paths start at the worker file)'));
+      listed.push(...names.map((name) => join(tenantsDir, name)));
+    } catch (error) {
+      const code = error instanceof Error && 'code' in error ? String(error.code) : '';
+      const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' || code === 'EPERM' ? 'cannot be read (permission denied)' : code === 'ENOTDIR' ? 'is not a folder' : 'cannot be read';
+      problems.push(dirProblem(`the tenants folder ${why}; expected a readable folder of tenant files (relative paths start at the worker file)`));
     }
 
     const owners = new Map<string, string>();
-    for (const name of names) {
-      const file = join(tenantsDir, name);
+    for (const file of listed) {
       const source = await readYamlSource(file, env);
       const tenant = validate(source, tenantConfigSchema);
       if (!tenant.ok) {
@@ -76,8 +86,8 @@ export async function loadWorkerWithTenants(workerPath: string, env: NodeJS.Proc
     }
   }
 
-  if (!worker.ok || problems.length > 0) return { ok: false, problems };
-  return { ok: true, value: { worker: worker.value, tenants, workerPath, tenantFiles } };
+  if (!worker.ok || problems.length > 0) return { loaded: { ok: false, problems }, listed };
+  return { loaded: { ok: true, value: { worker: worker.value, tenants, workerPath, tenantFiles } }, listed };
 }
 
 /**
@@ -98,46 +108,95 @@ export async function listTenantFiles(dir: string): Promise<string[]> {
 /**
  * Validates files and folders (searched recursively for *.yaml / *.yml). Each file is a worker
  * file when it has a top-level `kafka` key, a tenant file when it has `tenant` or `destinations`.
+ * A worker file brings its tenants folder along, checked as `run` checks it (the folder must be
+ * readable and hold tenant files; tenant names must be unique), so `validate worker.yaml` says
+ * everything `run --config worker.yaml` would refuse. A problem found twice is reported once.
  */
-export async function validatePaths(paths: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ checked: string[]; problems: ConfigProblem[] }> {
+export async function validatePaths(paths: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ checked: string[]; problems: ConfigProblem[]; warnings: ConfigProblem[] }> {
   const checked: string[] = [];
   const problems: ConfigProblem[] = [];
+  const warnings: ConfigProblem[] = [];
+  const reported = new Set<string>();
+  const report = (found: readonly ConfigProblem[]): void => {
+    for (const problem of found) {
+      const key = JSON.stringify([resolve(problem.file), problem.line, problem.column, problem.path, problem.message]);
+      if (reported.has(key)) continue;
+      reported.add(key);
+      problems.push(problem);
+    }
+  };
   const seen = new Set<string>();
+  const check = (file: string): boolean => {
+    if (seen.has(resolve(file))) return false;
+    seen.add(resolve(file));
+    checked.push(file);
+    return true;
+  };
   for (const path of paths) {
     const files = await expand(path, problems);
     for (const file of files) {
-      if (seen.has(resolve(file))) continue;
-      seen.add(resolve(file));
-      checked.push(file);
+      if (!check(file)) continue;
       const source = await readYamlSource(file, env);
       if (!source.usable) {
-        problems.push(...source.problems);
+        report(source.problems);
         continue;
       }
       const kind = kindOf(source.data);
       if (kind === null) {
-        problems.push({ file, line: 1, column: 1, path: '', message: 'not a terra-fanout config file; expected a worker file (with `kafka`) or a tenant file (with `tenant` and `destinations`)' });
-        continue;
+        report([{ file, line: 1, column: 1, path: '', message: 'not a terra-fanout config file; expected a worker file (with `kafka`) or a tenant file (with `tenant` and `destinations`)' }]);
+      } else if (kind === 'tenant') {
+        const loaded = validate(source, tenantConfigSchema);
+        if (loaded.ok) warnings.push(...tenantWarnings(loaded.value, source));
+        else report(loaded.problems);
+      } else {
+        const { loaded, listed } = await readDeployment(file, env);
+        if (!loaded.ok) report(loaded.problems);
+        for (const tenantFile of listed) check(tenantFile);
       }
-      const loaded = kind === 'worker' ? validate(source, workerConfigSchema) : validate(source, tenantConfigSchema);
-      if (!loaded.ok) problems.push(...loaded.problems);
     }
   }
-  return { checked, problems };
+  return { checked, problems, warnings };
+}
+
+/**
+ * Settings that are valid but lose data quietly (a destination whose `events:` include types its
+ * `format:` cannot encode). `validate` prints them and still succeeds.
+ */
+export function tenantWarnings(tenant: TenantConfig, source: Pick<YamlSource, 'file' | 'locate'>): ConfigProblem[] {
+  const warnings: ConfigProblem[] = [];
+  tenant.destinations.forEach((destination, index) => {
+    const connector = connectorRegistry.find((candidate) => candidate.type === destination.type);
+    if (connector === undefined) return;
+    for (const warning of destinationFormatWarnings(destination, connector)) {
+      const path = ['destinations', index, ...warning.path];
+      const at = source.locate(path) ?? source.locate(['destinations', index]);
+      warnings.push({ file: source.file, line: at?.line ?? null, column: at?.column ?? null, path: formatPath(path), message: warning.message });
+    }
+  });
+  return warnings;
 }
 
 function validate<Schema extends z.ZodType>(source: YamlSource, schema: Schema): Loaded<z.output<Schema>> {
   if (!source.usable) return { ok: false, problems: source.problems };
+  let data = source.data;
   let parsed: z.ZodSafeParseResult<z.output<Schema>>;
   try {
-    parsed = schema.safeParse(source.data);
+    parsed = schema.safeParse(data);
+    // `${VAR}` values where a number or boolean is wanted: read them as such and check again.
+    // A second round covers a union that only reports its inner fields once the outer type fits.
+    for (let round = 0; round < 2 && !parsed.success; round += 1) {
+      const coerced = coerceInterpolated(data, parsed.error.issues, source.interpolated);
+      if (coerced === null) break;
+      data = coerced;
+      parsed = schema.safeParse(data);
+    }
   } catch (error) {
     // A validator threw instead of reporting an issue: a bug in a schema. Its message may hold
     // a configured value, so only the error's name is reported.
     const name = error instanceof Error ? error.name : typeof error;
     return { ok: false, problems: [...source.problems, { file: source.file, line: null, column: null, path: '', message: `a validator failed unexpectedly (${name}); this is a bug in terra-fanout, please report it` }] };
   }
-  const problems = parsed.success ? source.problems : [...source.problems, ...problemsFromIssues(parsed.error.issues, source)];
+  const problems = parsed.success ? source.problems : [...source.problems, ...problemsFromIssues(parsed.error.issues, { ...source, data })];
   if (parsed.success && problems.length === 0) return { ok: true, value: parsed.data };
   return { ok: false, problems: problems.sort(byPosition) };
 }

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { connectorRegistry } from '../../connectors/registry.js';
 import type { AnyConnectorDefinition } from '../connector/contract.js';
 import { isPlainObject } from '../json/json-value.js';
-import { eventTypes } from '../terra/event-types.js';
+import { destinationFormatProblems, fhirOptionsSchema, formatFieldSchema } from '../formats/destination-format.js';
+import { eventFilterNames, eventFilterProblem, expandEventFilter } from '../terra/event-types.js';
 import { batchSchema, resolveDestinationSettings, retrySchema } from './delivery-settings.js';
 import { secretString } from './secret-schema.js';
 import { strictObject } from './strict-object.js';
@@ -30,8 +31,8 @@ function topicSchema(description: string, example: string) {
 }
 
 const eventTypeSchema = z
-  .enum(eventTypes, { error: () => `unknown Terra event type; expected one of: ${eventTypes.join(', ')}` })
-  .meta({ description: 'A Terra event type (the envelope `type`).', examples: ['activity'] });
+  .enum(eventFilterNames, { error: (issue) => eventFilterProblem(String(issue.input)) })
+  .meta({ description: 'A Terra event type (the envelope `type`), or `lab_report` for every lab_report.* type.', examples: ['activity', 'lab_report'] });
 
 const providerSchema = z
   .string()
@@ -49,11 +50,27 @@ const signatureSchema = strictObject({
     .int()
     .positive()
     .default(300)
-    .meta({ description: 'How far the signature timestamp may be from now, either way. Seconds.', examples: [300] }),
+    .meta({ description: 'How far the signature timestamp may be, either way, from the time of the check: now at the ingest gateway, the message\'s Kafka timestamp (when it was stored) in a lane. Seconds.', examples: [300] }),
 });
 
 const sourceSchema = strictObject({
   signature: signatureSchema.optional().meta({ description: 'Verify the terra-signature header of incoming messages (when the producer kept Terra\'s webhook headers).' }),
+});
+
+const ingestSchema = strictObject({
+  enabled: z
+    .boolean()
+    .default(true)
+    .meta({ description: 'Serve `POST /terra/<tenant>` on the ingest gateway. Each request is verified with source.signature.secret, which is then required.', examples: [true] }),
+  rejectInvalid: z
+    .boolean()
+    .default(false)
+    .meta({
+      description:
+        'true: a body that is not a valid Terra event (malformed JSON, unknown type, schema violation) is answered 400 with the decoder\'s code and not produced. false: it is produced like any other, and the lanes park it with its reason.',
+      examples: [false],
+    }),
+  topic: topicSchema('Topic the gateway produces this tenant\'s events to. Default: the first of `topics`.', 'terra.events').optional(),
 });
 
 const defaultsSchema = strictObject({
@@ -68,13 +85,20 @@ function destinationSchema(connector: AnyConnectorDefinition) {
     events: z
       .array(eventTypeSchema)
       .min(1)
+      .transform(expandEventFilter)
       .optional()
-      .meta({ description: 'Only these Terra event types go to this destination. Default: every type.', examples: [['activity', 'sleep']] }),
+      .meta({
+        description:
+          'Only these Terra event types go to this destination. Default: every type. `lab_report` (Terra\'s opt-in name) means lab_report.completed and lab_report.failed; the exact types work too.',
+        examples: [['activity', 'sleep'], ['lab_report']],
+      }),
     providers: z
       .array(providerSchema)
       .min(1)
       .optional()
       .meta({ description: 'Only events from these providers go to this destination. Default: every provider.', examples: [['GARMIN', 'OURA']] }),
+    format: formatFieldSchema(connector).optional(),
+    fhir: fhirOptionsSchema.optional(),
     batch: batchSchema.optional().meta({ description: 'Batching of sends. Fields left out come from the tenant `defaults`, then the built-in defaults.' }),
     retry: retrySchema.optional().meta({ description: 'Retries of retryable failures. Fields left out come from the tenant `defaults`, then the built-in defaults.' }),
     config: connector.configSchema,
@@ -113,6 +137,7 @@ export function createTenantSchema(registry: readonly AnyConnectorDefinition[]) 
     topics: z.array(topicSchema('A Kafka topic with this tenant\'s Terra events.', 'terra.events')).min(1).meta({ description: 'Kafka topics this tenant\'s Terra events arrive on.', examples: [['terra.events']] }),
     deadLetterTopic: topicSchema('Kafka topic for records that cannot be delivered (poison input, permanent failures), with the reason in headers.', 'terra.events.dlq.acme'),
     source: sourceSchema.optional().meta({ description: 'How incoming messages are checked before delivery.' }),
+    ingest: ingestSchema.optional().meta({ description: 'This tenant\'s route on the ingest gateway (`terra-fanout ingest`): Terra POSTs its webhooks there and the gateway produces them to Kafka.' }),
     defaults: defaultsSchema.optional().meta({ description: 'Tenant-wide batching and retry settings; a destination\'s own settings override them.' }),
     destinations: destinationsSchema,
   })
@@ -127,10 +152,24 @@ export function createTenantSchema(registry: readonly AnyConnectorDefinition[]) 
       { when: (payload) => isPlainObject(payload.value) },
     )
     .superRefine((tenant, context) => {
+      if (tenant.ingest?.enabled !== true) return;
+      if (tenant.source?.signature === undefined) {
+        context.addIssue({ code: 'custom', path: ['ingest'], message: 'the ingest gateway verifies every request with source.signature.secret; expected a source.signature block' });
+      }
+      if (tenant.ingest.topic !== undefined && tenant.ingest.topic === tenant.deadLetterTopic) {
+        context.addIssue({ code: 'custom', path: ['ingest', 'topic'], message: 'ingest.topic is the dead-letter topic; expected a topic of Terra events' });
+      }
+    })
+    .superRefine((tenant, context) => {
       tenant.destinations.forEach((destination, index) => {
         const { retry } = resolveDestinationSettings(tenant, destination);
         if (retry.maxDelayMs < retry.initialDelayMs) {
           context.addIssue({ code: 'custom', path: ['destinations', index, 'retry'], message: 'retry.maxDelayMs (with tenant defaults) is below retry.initialDelayMs; expected maxDelayMs >= initialDelayMs' });
+        }
+        const connector = registry.find((candidate) => candidate.type === destination.type);
+        if (connector === undefined) return;
+        for (const problem of destinationFormatProblems(destination, connector)) {
+          context.addIssue({ code: 'custom', path: ['destinations', index, ...problem.path], message: problem.message });
         }
       });
     })

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { allowedHostProblem, defaultAllowedHosts } from '../terra/allowed-hosts.js';
 import { byteSizeSchema } from './byte-size.js';
 import { secretString } from './secret-schema.js';
 import { strictObject } from './strict-object.js';
@@ -86,7 +87,10 @@ const kafkaSchema = strictObject({
   requestTimeoutMs: milliseconds('How long to wait for a broker to answer a request.', 30000),
   sessionTimeoutMs: milliseconds('A lane consumer that sends no heartbeat for this long leaves its group and its partitions move.', 30000),
   heartbeatIntervalMs: milliseconds('How often a lane consumer heartbeats to its group coordinator. Keep well under sessionTimeoutMs.', 3000),
-  maxWaitTimeMs: milliseconds('Longest a fetch waits on the broker for new messages.', 500),
+  maxWaitTimeMs: milliseconds(
+    'Longest a fetch waits on the broker when there are no new messages (a broker answers at once when there are). Lower means faster delivery after an idle spell and more idle requests: each lane makes about 1000/maxWaitTimeMs fetches per second while idle.',
+    100,
+  ),
   fromBeginning: z
     .boolean()
     .default(true)
@@ -143,20 +147,44 @@ const tenantsSchema = strictObject({
     }),
 });
 
-const HOST_PATTERN = /^(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+const allowedHostSchema = z
+  .string()
+  .superRefine((entry, ctx) => {
+    const problem = allowedHostProblem(entry);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .meta({
+    description:
+      'One place an s3_payload URL may point at: `host` (its scheme\'s default port only), `host:port`, `*.suffix` (any name below suffix), `*.suffix:port` or `[ipv6]:port`, each optionally followed by a `/path-prefix` the URL path must start with (for path-style bucket URLs).',
+    examples: ['storage.googleapis.com/terra-services-p-bkt-payloads', 'my-bucket.s3.eu-west-1.amazonaws.com', '*.blob.core.windows.net', 'minio.internal:9000'],
+  });
 
 const s3PayloadSchema = strictObject({
   allowedHosts: z
-    .array(z.string().regex(HOST_PATTERN, 'expected a host name, optionally starting with *. to match its subdomains'))
-    .default(['*.amazonaws.com', 'storage.googleapis.com', '*.storage.googleapis.com', '*.blob.core.windows.net'])
-    .meta({ description: 'Hosts an s3_payload `url` may point at; the payload is fetched only from these. `*.example.com` matches any subdomain of example.com.', examples: [['*.amazonaws.com', 'storage.googleapis.com']] }),
+    .array(allowedHostSchema)
+    .default([...defaultAllowedHosts])
+    .meta({
+      description:
+        "Where an s3_payload `url` may point; the payload is fetched only from a URL matching an entry. The default is Terra's own payload bucket on Google Cloud Storage (path-style and virtual-hosted). Setting the list replaces the default: keep its entries and add e.g. your own bucket when Terra uploads payloads to it (`my-bucket.s3.eu-west-1.amazonaws.com` or `s3.eu-west-1.amazonaws.com/my-bucket`).",
+      examples: [[...defaultAllowedHosts, 'my-bucket.s3.eu-west-1.amazonaws.com']],
+    }),
   allowHttp: z.boolean().default(false).meta({ description: 'Allow plain http:// payload URLs. Only for local test servers.', examples: [false] }),
   maxBytes: byteSizeSchema('Largest payload fetched for an s3_payload pointer; a bigger one is dead-lettered.', '64MiB').prefault('64MiB'),
   timeoutMs: milliseconds('How long one payload fetch may take.', 30000),
   maxRetryMs: milliseconds(
-    'How long a payload fetch that fails with a 5xx, a network error or a timeout is retried (only that message\'s partition waits) before the message is dead-lettered as s3_payload_unavailable.',
+    'How long a payload fetch that fails retryably (5xx, 408, 429, a network error or a timeout) is retried (only that message\'s partition waits) before the message is dead-lettered as s3_payload_unavailable.',
     300000,
   ),
+  maxExpiresInSeconds: z
+    .number()
+    .int()
+    .positive()
+    .default(3600)
+    .meta({
+      description:
+        "The most seconds of a pointer's `expires_in` believed (counted from the Kafka timestamp). Terra documents 300-600 s; a pointer claiming longer is treated as expired after this many seconds, so a replayed or forged pointer cannot keep a URL alive for days.",
+      examples: [3600],
+    }),
 });
 
 const lanesSchema = strictObject({
@@ -172,6 +200,33 @@ const lanesSchema = strictObject({
 
 const shutdownSchema = strictObject({
   drainTimeoutMs: milliseconds('On SIGTERM or SIGINT, how long in-flight sends may finish before they are abandoned (their offsets stay uncommitted and are read again).', 15000),
+});
+
+/** The ingest gateway (`terra-fanout ingest`, or `run` with `ingest.enabled`): Terra webhooks in, Kafka out. */
+const ingestSchema = strictObject({
+  enabled: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'true: `run` also serves the ingest gateway beside the lanes, so one process does both. `terra-fanout ingest` serves it whatever this says.', examples: [true] }),
+  host: z.string().min(1).default('0.0.0.0').meta({ description: 'Address the ingest gateway listens on.', examples: ['0.0.0.0', '127.0.0.1'] }),
+  port: z.number().int().min(0).max(65535).default(8080).meta({ description: 'Port of the ingest gateway: `POST /terra/<tenant>`, `/healthz`, `/readyz` (0 picks a free port).', examples: [8080] }),
+  bodyLimit: byteSizeSchema(
+    'Largest request body accepted; a bigger one is answered 413 as soon as its Content-Length or its bytes so far exceed it. Keep it at or below budgets.maxMessageBytes and the topic\'s max.message.bytes.',
+    '32MiB',
+  ).prefault('32MiB'),
+  maxInFlightBytes: byteSizeSchema('Most bytes of request bodies held at once (being read or waiting for Kafka); a request that would go above it is answered 503 with Retry-After.', '256MiB').prefault('256MiB'),
+  headersTimeoutMs: milliseconds('How long a client may take to send the request line and headers.', 10000),
+  readTimeoutMs: milliseconds('How long a client may take to send the request body, counted from the end of its headers; a slower one is answered 408.', 30000),
+  keepAliveTimeoutMs: milliseconds('How long an idle keep-alive connection is kept open.', 5000),
+  produceTimeoutMs: milliseconds(
+    'How long a request waits for Kafka to acknowledge its event (acks=all) before it is answered 503. Keep it below Terra\'s webhook timeout (about 8 s) so Terra sees the 503, not its own timeout.',
+    5000,
+  ),
+  retryAfterSeconds: z.number().int().positive().default(30).meta({ description: 'Retry-After sent with a 503 (Kafka unavailable, gateway busy or stopping). Seconds.', examples: [30] }),
+  healthcheck: z
+    .enum(['answer', 'produce'])
+    .default('answer')
+    .meta({ description: 'Terra `healthcheck` events: `answer` replies 200 (after the signature check) without producing them; `produce` stores them like any other event.', examples: ['answer'] }),
 });
 
 const logSchema = strictObject({
@@ -211,6 +266,7 @@ export const workerConfigSchema = strictObject({
   s3Payload: s3PayloadSchema.prefault({}).meta({ description: 'Fetching the real event behind an s3_payload pointer (Terra ping mode, or large events).' }),
   lanes: lanesSchema.prefault({}).meta({ description: 'How lanes report on themselves: lag refresh, stall warnings, progress lines.' }),
   shutdown: shutdownSchema.prefault({}).meta({ description: 'Graceful shutdown.' }),
+  ingest: ingestSchema.prefault({}).meta({ description: 'The ingest gateway: receives Terra\'s webhook POSTs, checks their signature and produces them to the tenant\'s topic, answering 2xx only once Kafka acknowledged.' }),
   log: logSchema.prefault({}).meta({ description: 'Logging (pino JSON on stdout).' }),
   admin: adminSchema.prefault({}).meta({ description: 'The admin API on the HTTP port (off by default).' }),
 }).meta({ title: 'terra-fanout worker', description: 'The worker file: Kafka connection, HTTP server, memory budgets and where the tenant files are.' });

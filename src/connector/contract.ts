@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { FanoutError } from '../errors/catalogue.js';
+import type { ConnectorFormatSettings, FormatName } from '../formats/format.js';
 import type { DeliveryUnit, TerraRecord } from '../records/record.js';
 
 /** What the engine tells a connector about where it runs. */
@@ -58,6 +59,21 @@ export interface ConnectorDefinition<Config, Port> {
   configSchema: z.ZodType<Config>;
   /** Whether the destination receives one record per data item or the whole event. */
   unit(config: Config): DeliveryUnit;
+  /**
+   * The formats (src/formats/) this connector can write, its default first. Absent: `terra`
+   * only (it stores rows or documents no format could change). A body-storing connector takes
+   * `record.body` as the encoded bytes and `record.encoding` for the content type and extension.
+   */
+  formats?: readonly FormatName[];
+  /** Why this config cannot carry `format` (for example fit with ndjson objects), or null. Used by validate. */
+  formatProblem?(config: Config, format: FormatName): string | null;
+  /** What this config decides about the format's output (the fhir destination: transaction or batch Bundles). */
+  formatSettings?(config: Config): Partial<ConnectorFormatSettings>;
+  /**
+   * Batch settings this type prefers over the built-in ones (a tenant or destination setting still
+   * wins): e.g. a short linger for a destination that sends each record on its own request.
+   */
+  batchDefaults?: { maxRecords?: number; maxBytes?: number; lingerMs?: number };
   /** Pure: where a record lands (object key, file path, URL...) for `tenant`. Used by check-event and tests. */
   locate(config: Config, record: TerraRecord, tenant: string): string;
   createClient(config: Config, context: ConnectorContext): Port;

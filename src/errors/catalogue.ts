@@ -12,8 +12,13 @@ export const errorCatalogue = {
   empty_message: { retryable: false, summary: 'The message has no value (tombstone or empty bytes).' },
   json_too_deep: { retryable: false, summary: 'The JSON nests deeper than the decoder allows.' },
   forbidden_key: { retryable: false, summary: 'The JSON uses a key that could pollute prototypes (__proto__, constructor, prototype).' },
-  payload_too_large: { retryable: false, summary: 'The message is larger than budgets.maxMessageBytes.' },
+  payload_too_large: { retryable: false, summary: 'The message is larger than budgets.maxMessageBytes (at the ingest gateway: the body is larger than ingest.bodyLimit; answered 413).' },
   schema_violation: { retryable: false, summary: 'The event does not match the Terra schema for its type.' },
+  invalid_identifier: {
+    retryable: false,
+    summary: 'An id that reaches a key, file or object name or document id (user_id, provider, reference_id, summary_id, event_id, Teams ids, version) contains a control, format (BOM, bidirectional, zero-width) or lone-surrogate character.',
+  },
+  invalid_timestamp: { retryable: false, summary: 'A Terra timestamp is not a real date-time (2022-02-30, month 13, hour 24), or falls outside years 1000-9999.' },
   unknown_event_type: { retryable: false, summary: 'The event type is not one Terra sends.' },
   signature_missing: { retryable: false, summary: 'The tenant requires a Terra signature header and the message has none.' },
   signature_invalid: { retryable: false, summary: 'The Terra signature does not match the body or is outside the tolerance.' },
@@ -34,6 +39,14 @@ export const errorCatalogue = {
   destination_not_found: { retryable: false, summary: 'The destination target (bucket, table, URL path, directory) does not exist.' },
   destination_record_too_large: { retryable: false, summary: 'The record is larger than the destination accepts.' },
   destination_misconfigured: { retryable: false, summary: 'The destination configuration cannot work (for example a path that is not a directory).' },
+  // Ingest gateway (terra-fanout ingest): why a Terra webhook POST was not stored. Retryable means
+  // the gateway answered 5xx (503 with Retry-After) and Terra's own retry will bring it again.
+  kafka_unavailable: { retryable: true, summary: 'Kafka did not acknowledge the produce (acks=all) within ingest.produceTimeoutMs, or could not be reached; answered 503.' },
+  kafka_refused: { retryable: false, summary: 'Kafka refused the produce for a reason a retry does not fix (authorization, invalid topic); answered 500.' },
+  kafka_message_too_large: { retryable: false, summary: 'The broker refused the message as larger than the topic\'s max.message.bytes; answered 413.' },
+  ingest_overloaded: { retryable: true, summary: 'The gateway holds ingest.maxInFlightBytes of bodies already, or is shutting down; answered 503.' },
+  ingest_unknown_tenant: { retryable: false, summary: 'The path names no tenant with ingest enabled; answered 404.' },
+  ingest_read_timeout: { retryable: true, summary: 'The request body did not arrive within ingest.readTimeoutMs; answered 408.' },
   // Engine.
   dead_letter_unavailable: { retryable: true, summary: 'Producing to the dead-letter topic failed; the lane waits and retries.' },
   retries_exhausted: { retryable: false, summary: 'A retryable error persisted past retry.maxAttempts; the record was parked.' },

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type Batch as KafkaBatch, type Consumer, type IHeaders, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Batch as KafkaBatch, type Consumer, type IHeaders, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Secret } from '../config/secret.js';
+import { FanoutError } from '../errors/catalogue.js';
 import { applyLibrdkafkaMockCompat } from './librdkafka-mock-compat.js';
 
 /**
@@ -403,5 +404,206 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
     createProducer: () => createProducer(kafka),
     createAdmin: () => createAdmin(kafka),
     createScanConsumer: (groupId, topic, limits) => createLaneConsumer(kafka, { ...connection, fromBeginning: true }, groupId, [topic], limits),
+  };
+}
+
+export interface TopicMessages {
+  topic: string;
+  messages: readonly OutboundMessage[];
+}
+
+/**
+ * The ingest gateway's producer: idempotent, acks=all, every call bounded by a timeout.
+ * A resolved `send` means every in-sync replica has the messages, so the gateway may answer 2xx.
+ */
+export interface AcknowledgedProducer {
+  /**
+   * Connects and obtains a producer id within `timeoutMs`; does nothing when already connected.
+   * Rejects with a FanoutError `kafka_unavailable` (or `kafka_refused` for bad credentials).
+   */
+  connect(timeoutMs: number): Promise<void>;
+  /**
+   * Produces `batch` (one request per leader broker) and resolves once all in-sync replicas
+   * acknowledged it. Rejects within `timeoutMs` with a FanoutError: `kafka_unavailable` (timed out,
+   * unreachable, or retriable broker errors past the client's few retries: the messages may or may
+   * not be stored), `kafka_message_too_large`, or `kafka_refused` (not stored, and a retry will not
+   * help). After a failure whose outcome is unknown the producer instance is retired: the next call
+   * connects a new one with a new producer id, so an abandoned write can never make the broker take
+   * a later batch for a duplicate of it (same producer id and sequence number).
+   */
+  send(batch: readonly TopicMessages[], timeoutMs: number): Promise<void>;
+  /** True while a producer instance is connected and its last send did not fail. */
+  readonly connected: boolean;
+  /** Disconnects, after waiting up to `timeoutMs` for sends still in flight (retired ones too). */
+  close(timeoutMs: number): Promise<void>;
+}
+
+export interface AcknowledgedProducerOptions {
+  /**
+   * Bounds each broker request of this producer (and so how long an abandoned send lingers):
+   * the lower of this and connection.requestTimeoutMs.
+   */
+  requestTimeoutMs: number;
+}
+
+interface ProducerInstance {
+  producer: Producer;
+  /** Settles when connect() and InitProducerId finished; rejected when they failed. */
+  connecting: Promise<void>;
+  connected: boolean;
+  retired: boolean;
+  inFlight: Set<Promise<unknown>>;
+}
+
+/** Broker errors that mean "the message is too big": no retry of the same bytes can succeed. */
+const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+/** The first kafkajs protocol error in an error's cause chain (kafkajs wraps them when retries end). */
+function protocolErrorType(error: unknown): { type: string; retriable: boolean } | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth += 1) {
+    const type: unknown = Reflect.get(current, 'type');
+    if (current.name === 'KafkaJSProtocolError' && typeof type === 'string') return { type, retriable: Reflect.get(current, 'retriable') === true };
+    if (current.name === 'KafkaJSSASLAuthenticationError') return { type: 'SASL_AUTHENTICATION_FAILED', retriable: false };
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/** Translates a kafkajs produce or connect failure into the catalogue. */
+function produceFailure(error: unknown): FanoutError {
+  if (error instanceof FanoutError) return error;
+  const protocol = protocolErrorType(error);
+  const reason = error instanceof Error ? error.message : String(error);
+  if (protocol !== undefined && TOO_LARGE.has(protocol.type)) {
+    return new FanoutError('kafka_message_too_large', `The broker refused the message as too large (${protocol.type}).`, { detail: { kafkaError: protocol.type }, cause: error });
+  }
+  if (protocol !== undefined && !protocol.retriable) {
+    return new FanoutError('kafka_refused', `Kafka refused the produce: ${reason}`, { detail: { kafkaError: protocol.type }, cause: error });
+  }
+  return new FanoutError('kafka_unavailable', `Kafka did not acknowledge the produce: ${reason}`, { cause: error });
+}
+
+/** Runs `work` but gives up after `timeoutMs` with `kafka_unavailable`; `work` itself is not cancelled. */
+async function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new FanoutError('kafka_unavailable', `Kafka did not ${what} within ${timeoutMs} ms.`, { detail: { timeoutMs } })), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Builds the ingest gateway's producer on its own kafkajs client: idempotent (the broker drops a
+ * retried batch it already has), acks=all, the Java client's murmur2 partitioner (a user id lands
+ * on the partition any Kafka client would choose), and only a few quick retries, so a send settles
+ * (or is abandoned) in bounded time.
+ */
+export function createAcknowledgedProducer(connection: KafkaConnection, logger: Logger, options: AcknowledgedProducerOptions): AcknowledgedProducer {
+  if (connection.librdkafkaMockCompat) applyLibrdkafkaMockCompat();
+  const requestTimeoutMs = Math.min(connection.requestTimeoutMs, options.requestTimeoutMs);
+  const retry = { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 };
+  const kafka = new Kafka({ ...kafkaClientConfig({ ...connection, requestTimeoutMs }, logger, 'kafkajs-ingest'), retry });
+  const log = logger.child({ component: 'ingest-producer' });
+  let current: ProducerInstance | undefined;
+  const retiring = new Set<Promise<void>>();
+  let closed = false;
+
+  const track = <T>(instance: ProducerInstance, work: Promise<T>): Promise<T> => {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    instance.inFlight.add(settled);
+    void settled.then(() => instance.inFlight.delete(settled));
+    return work;
+  };
+
+  const open = (): ProducerInstance => {
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: true,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry,
+    });
+    const instance: ProducerInstance = { producer, connecting: Promise.resolve(), connected: false, retired: false, inFlight: new Set() };
+    instance.connecting = track(instance, producer.connect()).then(() => {
+      instance.connected = true;
+    });
+    // A failed connect is reported to whoever awaits it; this only keeps it from being unhandled.
+    instance.connecting.catch(() => undefined);
+    return instance;
+  };
+
+  /** Stops using an instance; it is disconnected once its in-flight calls settled (each is bounded by the retry settings). */
+  const retire = (instance: ProducerInstance, reason: FanoutError): void => {
+    if (instance.retired) return;
+    instance.retired = true;
+    instance.connected = false;
+    if (current === instance) current = undefined;
+    log.warn({ code: reason.code, err: reason }, 'Ingest producer retired; the next produce connects a new one.');
+    const done = Promise.allSettled([...instance.inFlight])
+      .then(() => instance.producer.disconnect())
+      .catch((error: unknown) => log.debug({ err: error }, 'Disconnecting a retired ingest producer failed.'));
+    retiring.add(done);
+    void done.then(() => retiring.delete(done));
+  };
+
+  const ready = async (timeoutMs: number): Promise<ProducerInstance> => {
+    if (closed) throw new FanoutError('kafka_unavailable', 'The ingest producer is closed.');
+    current ??= open();
+    const instance = current;
+    try {
+      await withTimeout(instance.connecting, timeoutMs, 'accept a connection and give a producer id');
+    } catch (error) {
+      const failure = produceFailure(error);
+      retire(instance, failure);
+      throw failure;
+    }
+    return instance;
+  };
+
+  return {
+    get connected() {
+      return current?.connected === true && !current.retired;
+    },
+    async connect(timeoutMs) {
+      await ready(timeoutMs);
+    },
+    async send(batch, timeoutMs) {
+      const started = Date.now();
+      const instance = await ready(timeoutMs);
+      const work = track(
+        instance,
+        instance.producer.sendBatch({
+          acks: -1,
+          timeout: timeoutMs,
+          topicMessages: batch.map(({ topic, messages }) => ({
+            topic,
+            messages: messages.map((message) => ({ key: message.key, value: message.value, headers: message.headers })),
+          })),
+        }),
+      );
+      try {
+        await withTimeout(work, Math.max(1, timeoutMs - (Date.now() - started)), 'acknowledge the produce');
+      } catch (error) {
+        const failure = produceFailure(error);
+        if (failure.code === 'kafka_unavailable') retire(instance, failure);
+        throw failure;
+      }
+    },
+    async close(timeoutMs) {
+      closed = true;
+      const instance = current;
+      current = undefined;
+      const drained = Promise.allSettled([...(instance?.inFlight ?? []), ...retiring]);
+      await withTimeout(drained, timeoutMs, 'finish the sends in flight').catch(() => log.warn({ timeoutMs }, 'Ingest producer closed with sends still in flight.'));
+      if (instance !== undefined) await instance.producer.disconnect().catch((error: unknown) => log.debug({ err: error }, 'Disconnecting the ingest producer failed.'));
+    },
   };
 }

@@ -121,3 +121,45 @@ export function createOperationsMetrics(registry: Registry): OperationsMetrics {
     adminRequests: new Counter({ name: 'terra_fanout_admin_requests_total', help: 'Admin API requests, by route and HTTP status.', labelNames: ['route', 'status'], registers: [registry] }),
   };
 }
+
+/**
+ * The ingest gateway's metrics (`terra-fanout ingest`, or `run` with `ingest.enabled`), a group
+ * of their own beside the lane metrics. `tenant` is a configured tenant name, or `_unknown` for a
+ * path that names none (never the path itself); `status` is the HTTP status answered, or
+ * `aborted` when the client went away first.
+ */
+export interface IngestMetrics {
+  registry: Registry;
+  requests: Counter<'tenant' | 'status'>;
+  produceDuration: Histogram<'tenant' | 'outcome'>;
+  receivedBytes: Counter<'tenant'>;
+  producedBytes: Counter<'tenant'>;
+  signatureFailures: Counter<'tenant' | 'code'>;
+  healthchecks: Counter<'tenant'>;
+  producerReady: Gauge;
+  inFlightBytes: Gauge;
+}
+
+/** Registers the ingest metrics in `registry` (the worker's, when one process does both), or in a new one with the process metrics. */
+export function createIngestMetrics(registry?: Registry): IngestMetrics {
+  const target = registry ?? new Registry();
+  if (registry === undefined) collectDefaultMetrics({ register: target });
+  const registers = [target];
+  return {
+    registry: target,
+    requests: new Counter({ name: 'terra_fanout_ingest_requests_total', help: 'Webhook requests answered by the ingest gateway, by tenant and HTTP status.', labelNames: ['tenant', 'status'], registers }),
+    produceDuration: new Histogram({
+      name: 'terra_fanout_ingest_produce_duration_seconds',
+      help: 'From handing an event to the producer to Kafka\'s acknowledgement (acks=all) or the failure; outcome ok or the error code.',
+      labelNames: ['tenant', 'outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    receivedBytes: new Counter({ name: 'terra_fanout_ingest_received_bytes_total', help: 'Request body bytes received in full by the ingest gateway.', labelNames: ['tenant'], registers }),
+    producedBytes: new Counter({ name: 'terra_fanout_ingest_produced_bytes_total', help: 'Body bytes Kafka acknowledged.', labelNames: ['tenant'], registers }),
+    signatureFailures: new Counter({ name: 'terra_fanout_ingest_signature_failures_total', help: 'Requests refused with 401: signature_missing or signature_invalid.', labelNames: ['tenant', 'code'], registers }),
+    healthchecks: new Counter({ name: 'terra_fanout_ingest_healthchecks_total', help: 'Terra healthcheck events answered without producing them.', labelNames: ['tenant'], registers }),
+    producerReady: new Gauge({ name: 'terra_fanout_ingest_producer_ready', help: '1 while the ingest producer is connected to Kafka and its last produce succeeded.', registers }),
+    inFlightBytes: new Gauge({ name: 'terra_fanout_ingest_in_flight_bytes', help: 'Request body bytes held by the gateway (being read or waiting for Kafka).', registers }),
+  };
+}

@@ -1,4 +1,6 @@
 import type { FanoutError } from '../errors/catalogue.js';
+import { applyFormat, type FormatDrop } from '../formats/apply-format.js';
+import type { ResolvedFormat } from '../formats/destination-format.js';
 import type { InboundMessage } from '../kafka/kafka-client.js';
 import type { DeliveryUnit, TerraRecord } from '../records/record.js';
 import { TenantDecoder, type DecodedMessage, type DecoderSettings } from './tenant-decoder.js';
@@ -15,18 +17,21 @@ export interface DestinationFilter {
   events: ReadonlySet<string> | null;
   /** Providers the destination wants (upper case); null = all. */
   providers: ReadonlySet<string> | null;
+  /** The destination's format step (src/formats/), applied last; absent: records keep Terra's bytes. */
+  format?: ResolvedFormat | undefined;
 }
 
 /**
  * What one message means for one destination:
- * - `records`: deliver these (`dropped` records of the message were filtered out by provider);
- * - `filtered`: nothing to deliver; commit it;
+ * - `records`: deliver these (`dropped` records of the message were filtered out by provider,
+ *   `formatDrops` by the destination's format, each with its reason);
+ * - `filtered`: nothing to deliver; commit it (`formatDrops` when the format expressed none);
  * - `rejected`: park the message with this error;
  * - `fetch`: an `s3_payload` pointer; resolve it and select again.
  */
 export type Selection =
-  | { kind: 'records'; records: TerraRecord[]; dropped: number }
-  | { kind: 'filtered'; reason: FilterReason }
+  | { kind: 'records'; records: TerraRecord[]; dropped: number; formatDrops?: readonly FormatDrop[] }
+  | { kind: 'filtered'; reason: FilterReason; formatDrops?: readonly FormatDrop[] }
   | { kind: 'rejected'; error: FanoutError }
   | { kind: 'fetch' };
 
@@ -44,15 +49,19 @@ export function selectRecords(decoded: DecodedMessage, filter: DestinationFilter
   if (!Array.isArray(all)) return { kind: 'rejected', error: all };
   if (all.length === 0) return { kind: 'filtered', reason: 'empty' };
   const providers = filter.providers;
-  if (providers === null) return { kind: 'records', records: all, dropped: 0 };
-  const records = all.filter((record) => record.provider !== null && providers.has(record.provider.toUpperCase()));
+  const records = providers === null ? all : all.filter((record) => record.provider !== null && providers.has(record.provider.toUpperCase()));
   if (records.length === 0) return { kind: 'filtered', reason: 'provider' };
-  return { kind: 'records', records, dropped: all.length - records.length };
+  const dropped = all.length - records.length;
+  if (filter.format === undefined) return { kind: 'records', records, dropped };
+  const formatted = applyFormat(records, filter.format.format, filter.format.options);
+  if (!formatted.ok) return { kind: 'rejected', error: formatted.error };
+  if (formatted.wholeMessage) return { kind: 'filtered', reason: 'format', formatDrops: formatted.dropped };
+  return { kind: 'records', records: formatted.kept, dropped, ...(formatted.dropped.length === 0 ? {} : { formatDrops: formatted.dropped }) };
 }
 
 /** The settled outcome of reading one message for one destination (pointers resolved). */
 export type MessageOutcome =
-  | { ok: true; records: TerraRecord[]; filtered: FilterReason | null; dropped: number }
+  | { ok: true; records: TerraRecord[]; filtered: FilterReason | null; dropped: number; formatDrops: readonly FormatDrop[] }
   | { ok: false; error: FanoutError };
 
 /** Decodes, filters and explodes one message for one destination. May fetch (s3_payload). */
@@ -69,9 +78,9 @@ export async function readMessage(decoder: TenantDecoder, filter: DestinationFil
 function settle(selection: Selection): MessageOutcome {
   switch (selection.kind) {
     case 'records':
-      return { ok: true, records: selection.records, filtered: null, dropped: selection.dropped };
+      return { ok: true, records: selection.records, filtered: null, dropped: selection.dropped, formatDrops: selection.formatDrops ?? [] };
     case 'filtered':
-      return { ok: true, records: [], filtered: selection.reason, dropped: 0 };
+      return { ok: true, records: [], filtered: selection.reason, dropped: 0, formatDrops: selection.formatDrops ?? [] };
     case 'rejected':
       return { ok: false, error: selection.error };
     case 'fetch':
@@ -88,8 +97,8 @@ export interface ReaderSettings extends Omit<DecoderSettings, 'cacheBytes'>, Des
  * its event and provider filter, exactly as a lane does.
  */
 export function createMessageReader(settings: ReaderSettings): MessageReader {
-  const { unit, events, providers, ...decoderSettings } = settings;
+  const { unit, events, providers, format, ...decoderSettings } = settings;
   const decoder = new TenantDecoder({ ...decoderSettings, cacheBytes: 0 });
-  const filter: DestinationFilter = { unit, events, providers };
+  const filter: DestinationFilter = { unit, events, providers, format };
   return (message) => readMessage(decoder, filter, message);
 }

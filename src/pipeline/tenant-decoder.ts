@@ -196,7 +196,10 @@ export class TenantDecoder {
       ...(settings.maxDepth === undefined ? {} : { maxDepth: settings.maxDepth }),
       headers: source.headers,
       ...(settings.signature === undefined ? {} : { signature: settings.signature }),
-      nowMs: this.#now(),
+      // The signature's `t` is checked against when the message was stored (its Kafka timestamp, set
+      // by the ingest gateway or webhook receiver that accepted it within Terra's tolerance), not
+      // against now: a lane that lags longer than toleranceSeconds must not park its backlog.
+      nowMs: Number.isFinite(message.timestampMs) && message.timestampMs > 0 ? message.timestampMs : this.#now(),
     });
     if (!decoded.ok) return DecodedMessage.refused(decoded.type, decoded.error, source);
     if (decoded.kind === 'pointer') return DecodedMessage.pointerTo(decoded.pointer, source);

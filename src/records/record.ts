@@ -3,6 +3,8 @@
  * (`type`, `user`, `version`), or one whole non-data event. See DESIGN.md, "Records and their identity".
  */
 
+import type { FormatName } from '../formats/format.js';
+
 /** Where a message came from in Kafka. Headers are decoded as UTF-8 strings (first value wins). */
 export interface SourcePosition {
   topic: string;
@@ -61,5 +63,17 @@ export interface TerraRecord {
    * for `record` units it is JSON.stringify(event).
    */
   body: Buffer;
+  /**
+   * What `body` holds once the destination's format step ran (src/formats/apply-format.ts):
+   * absent for Terra's JSON (format `terra`), set for `fhir` and `fit` bodies.
+   */
+  encoding?: RecordEncoding;
   source: SourcePosition;
+}
+
+/** The format a record's body is in, with its media type and file extension (no dot). */
+export interface RecordEncoding {
+  format: FormatName;
+  contentType: string;
+  extension: string;
 }

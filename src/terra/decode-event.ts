@@ -1,9 +1,10 @@
 import type { z } from 'zod';
 import { FanoutError, type ErrorCode } from '../errors/catalogue.js';
-import { eventTypeKinds, isKnownEventType } from './event-types.js';
+import { eventTypeKinds, isKnownEventType, unknownTypeReason } from './event-types.js';
 import { findJsonLimitViolation } from './json-limits.js';
 import { eventSchemaFor, pointerSchema, type S3PayloadPointer, type TerraEvent } from './schemas/event-schema.js';
-import { formatPath, isPlainObject } from '../json/json-value.js';
+import { isPlainObject } from '../json/json-value.js';
+import { schemaViolation } from './schemas/violation.js';
 import { verifyTerraSignature } from './signature.js';
 
 export interface DecodeOptions {
@@ -15,6 +16,7 @@ export interface DecodeOptions {
   headers: Readonly<Record<string, string>>;
   /** When set, the `terra-signature` / `x-terra-signature` header is verified against the raw bytes. */
   signature?: { secret: string; required: boolean; toleranceSeconds: number };
+  /** The time a signature's `t` must be within toleranceSeconds of (lanes pass the message's Kafka timestamp). */
   nowMs: number;
   /** Default true. False rejects an `s3_payload` as `s3_payload_nested` (used for fetched bodies). */
   allowPointer?: boolean;
@@ -43,7 +45,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * (`signature_missing`, `signature_invalid`; verified over the raw bytes before they are parsed);
  * UTF-8 and JSON (`malformed_json`); nesting and prototype keys (`json_too_deep`, `forbidden_key`);
  * an object with a string `type` (`schema_violation`); a type Terra sends (`unknown_event_type`);
- * the type's schema (`schema_violation`, naming the first failing path, never a value).
+ * the type's schema (`schema_violation`, naming the first failing path, never a value), with ids
+ * that reach keys held to identifier.ts (`invalid_identifier`) and timestamps to terra-time.ts
+ * (`invalid_timestamp`). A leading byte order mark is `malformed_json`.
  *
  * The event returned is the `JSON.parse` output itself: key order, unknown fields and key spelling
  * are exactly as received. Zod only validates.
@@ -63,6 +67,10 @@ export function decodeEvent(raw: Buffer | null, options: DecodeOptions): DecodeR
     if (failure !== undefined) return { ok: false, error: failure, type: null };
   }
 
+  if (startsWithByteOrderMark(raw)) {
+    // TextDecoder would drop it silently and every stored body would start with it.
+    return reject('malformed_json', 'The message starts with a byte order mark (U+FEFF); JSON sent over a network must not (RFC 8259).');
+  }
   let value: unknown;
   try {
     value = JSON.parse(utf8.decode(raw));
@@ -96,7 +104,8 @@ export function decodeEvent(raw: Buffer | null, options: DecodeOptions): DecodeR
     return reject('schema_violation', 'The event has no string "type" field.');
   }
   if (!isKnownEventType(type)) {
-    return reject('unknown_event_type', `The event type "${printableType(type)}" is not one Terra sends.`, { type: printableType(type) }, type);
+    const reason = unknownTypeReason(type);
+    return reject('unknown_event_type', `The event type "${printableType(type)}" is not one Terra sends${reason === undefined ? '' : ` (${reason})`}.`, { type: printableType(type) }, type);
   }
 
   const issues: z.core.$ZodIssue[] = [];
@@ -119,17 +128,13 @@ function conforms<T>(schema: z.ZodType<T>, value: unknown, issues: z.core.$ZodIs
   return false;
 }
 
-function schemaViolation(type: string, issues: readonly z.core.$ZodIssue[]): FanoutError {
-  const first = issues[0];
-  if (first === undefined) return new FanoutError('schema_violation', `The ${type} event does not match the Terra schema.`, { detail: { type } });
-  const path = formatPath(first.path) || '(root)';
-  return new FanoutError('schema_violation', `The ${type} event does not match the Terra schema at ${path}: ${first.message}.`, {
-    detail: { type, path, issues: issues.length },
-  });
-}
-
-
-function checkSignature(
+/**
+ * The signature check of decodeEvent on its own: `x-terra-signature` (or `terra-signature`) in
+ * `headers` (lower-case names) verified over the raw bytes. undefined when it passes (or is absent
+ * and not required); otherwise `signature_missing` or `signature_invalid`. The ingest gateway
+ * calls it so a webhook is refused by exactly the rule a lane would park it by.
+ */
+export function checkSignature(
   raw: Buffer,
   headers: Readonly<Record<string, string>>,
   signature: NonNullable<DecodeOptions['signature']>,
@@ -143,6 +148,10 @@ function checkSignature(
   const check = verifyTerraSignature(raw, header, signature.secret, nowMs / 1000, signature.toleranceSeconds);
   if (check.ok) return undefined;
   return new FanoutError('signature_invalid', `The Terra signature is invalid: ${check.reason}.`);
+}
+
+function startsWithByteOrderMark(raw: Buffer): boolean {
+  return raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
 }
 
 function reject(code: ErrorCode, message: string, detail?: Record<string, string | number | boolean>, type: string | null = null): DecodeResult {

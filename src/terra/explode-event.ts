@@ -15,6 +15,7 @@ import {
   type NaturalKey,
 } from './identity.js';
 import type { TerraEvent } from './schemas/event-schema.js';
+import { instantMs, parseTerraTime } from './terra-time.js';
 import type { Coach } from './schemas/teams-events.js';
 import type { TerraUser } from './schemas/fields.js';
 
@@ -31,6 +32,8 @@ interface ItemFacts {
   summaryId: string | null;
   startTime: string | null;
   endTime: string | null;
+  /** When the event says it happened (lab reports' `occurred_at`), in place of the delivery's time. */
+  eventTime?: string;
 }
 
 /**
@@ -169,7 +172,7 @@ class ExplodedRecord implements TerraRecord {
     this.summaryId = facts.summaryId;
     this.startTime = facts.startTime;
     this.endTime = facts.endTime;
-    this.eventTime = envelope.delivery.eventTime;
+    this.eventTime = facts.eventTime ?? envelope.delivery.eventTime;
     this.orderingTimestampMs = envelope.delivery.orderingTimestampMs;
     this.naturalKey = facts.naturalKey.text;
     this.identity = identity;
@@ -282,6 +285,16 @@ function cutEvent(event: TerraEvent, delivery: Delivery): Cut {
     case 'large_request_sending':
     case 'rate_limit_hit':
       return whole(userOwner(event.user), null, deliveryKey(delivery.traceHeader, delivery.orderingTimestampMs));
+    case 'lab_report.completed':
+    case 'lab_report.failed':
+      // No user: keyed by event_id (stable across Terra's redeliveries), timed by occurred_at.
+      return {
+        shape: 'whole',
+        facts: {
+          ...whole({ userId: null, provider: null, referenceId: event.data.reference_id ?? null }, null, idKey('event_id', event.event_id)).facts,
+          eventTime: instantIso(event.occurred_at),
+        },
+      };
     case 'coach.registered':
       return whole(coachOwner(event.data), event.data, idKey('coach_id', event.data.coach_id));
     case 'athlete.registered':
@@ -358,7 +371,7 @@ function items<I extends Json>(owner: Owner, data: readonly I[], describe: (item
   return { shape: 'items', owner, items: facts };
 }
 
-function whole(owner: Owner, item: Json | null, naturalKey: NaturalKey): Cut {
+function whole(owner: Owner, item: Json | null, naturalKey: NaturalKey): Extract<Cut, { shape: 'whole' }> {
   return { shape: 'whole', facts: { item, naturalKey, userId: owner.userId, provider: owner.provider, referenceId: owner.referenceId, summaryId: null, startTime: null, endTime: null } };
 }
 
@@ -369,6 +382,12 @@ function userOwner(user: TerraUser): Owner {
 function coachOwner(coach: Coach | null | undefined): Owner {
   if (coach === null || coach === undefined) return { userId: null, provider: null, referenceId: null };
   return { userId: coach.coach_id, provider: coach.provider ?? null, referenceId: coach.reference_id ?? null };
+}
+
+/** A timestamp the decoder checked (instantDateTime), as ISO-8601 UTC like every record's eventTime. */
+function instantIso(raw: string): string {
+  const parsed = parseTerraTime(raw);
+  return parsed.ok ? new Date(instantMs(parsed.time)).toISOString() : raw;
 }
 
 /** Teams timestamps are integer microseconds; records carry ISO-8601 UTC strings. */

@@ -1,8 +1,9 @@
 import { FanoutError, type ErrorCode } from '../errors/catalogue.js';
+import { isUrlAllowed } from './allowed-hosts.js';
 import type { S3PayloadPointer } from './schemas/s3-payload.js';
 
 export interface S3PayloadOptions {
-  /** Exact hosts (`bucket.s3.eu-west-1.amazonaws.com`, `127.0.0.1:9000`) or `*.suffix` wildcards. */
+  /** Entries as allowed-hosts.ts reads them: `host[:port]`, `*.suffix[:port]`, `[ipv6]:port`, each with an optional `/path-prefix`. */
   allowedHosts: readonly string[];
   /** Allow `http:` URLs (local stores only); `https:` is always allowed. */
   allowHttp: boolean;
@@ -10,6 +11,8 @@ export interface S3PayloadOptions {
   maxBytes: number;
   /** For the whole fetch, body included. */
   timeoutMs: number;
+  /** The most `expires_in` seconds believed: a pointer claiming longer expires after this many seconds. */
+  maxExpiresInSeconds: number;
   fetch?: typeof fetch;
   nowMs: number;
   /** When Terra sent the pointer (the Kafka timestamp): `expires_in` counts from here. */
@@ -24,7 +27,8 @@ const errorBodyLimit = 16 * 1024;
  *
  * Refuses without a request: a host not in `allowedHosts`, a scheme other than https (http only with
  * `allowHttp`), credentials in the URL (`s3_payload_host_not_allowed`); a pointer whose
- * `sentAtMs + expires_in` has passed (`s3_payload_expired`). Redirects are never followed (they could
+ * `sentAtMs + min(expires_in, maxExpiresInSeconds)` has passed (`s3_payload_expired`): the
+ * message's own `expires_in` is never trusted beyond the configured cap. Redirects are never followed (they could
  * leave the allowlist): a 3xx is `s3_payload_refused`. A 400/403 whose body says the URL expired
  * (S3 `Request has expired`, GCS `ExpiredToken`, Azure `AuthenticationFailed` ... expired) is
  * `s3_payload_expired`; 408 and 429 are `s3_payload_unavailable`; other 4xx `s3_payload_refused`;
@@ -37,8 +41,10 @@ export async function resolveS3Payload(pointer: S3PayloadPointer, options: S3Pay
   const url = parseUrl(pointer.url);
   const where = `${url.host}${url.pathname}`;
   checkAllowed(url, options);
-  if (options.sentAtMs + pointer.expires_in * 1000 < options.nowMs) {
-    throw fail('s3_payload_expired', `The s3_payload URL for ${url.host} expired before it was fetched (expires_in ${pointer.expires_in} s).`, url);
+  const lifetimeSeconds = Math.min(pointer.expires_in, options.maxExpiresInSeconds);
+  if (options.sentAtMs + lifetimeSeconds * 1000 < options.nowMs) {
+    const capped = lifetimeSeconds < pointer.expires_in ? `, capped at s3Payload.maxExpiresInSeconds ${options.maxExpiresInSeconds} s` : '';
+    throw fail('s3_payload_expired', `The s3_payload URL for ${url.host} expired before it was fetched (expires_in ${pointer.expires_in} s${capped}).`, url);
   }
 
   const doFetch = options.fetch ?? fetch;
@@ -77,34 +83,6 @@ export async function resolveS3Payload(pointer: S3PayloadPointer, options: S3Pay
   }
 }
 
-/**
- * `host` or `host:port` exact (case-insensitive; no port = the scheme's default port), or
- * `*.suffix[:port]` for any subdomain of suffix (not suffix itself).
- */
-export function isHostAllowed(url: URL, allowedHosts: readonly string[]): boolean {
-  const hostname = url.hostname.toLowerCase();
-  const port = url.port;
-  for (const entry of allowedHosts) {
-    const { pattern, entryPort } = splitHostEntry(entry.trim().toLowerCase());
-    if (pattern === '' || entryPort !== port) continue;
-    if (pattern.startsWith('*.')) {
-      const suffix = pattern.slice(1);
-      if (hostname.endsWith(suffix) && hostname.length > suffix.length) return true;
-    } else if (hostname === pattern) {
-      return true;
-    }
-  }
-  return false;
-}
-
-function splitHostEntry(entry: string): { pattern: string; entryPort: string } {
-  const bracketed = /^(\[[^\]]+\])(?::(\d+))?$/.exec(entry);
-  if (bracketed !== null) return { pattern: bracketed[1] ?? '', entryPort: bracketed[2] ?? '' };
-  const withPort = /^([^:]+):(\d+)$/.exec(entry);
-  if (withPort !== null) return { pattern: withPort[1] ?? '', entryPort: withPort[2] ?? '' };
-  return { pattern: entry, entryPort: '' };
-}
-
 function parseUrl(raw: string): URL {
   try {
     return new URL(raw);
@@ -120,8 +98,8 @@ function checkAllowed(url: URL, options: S3PayloadOptions): void {
   if (url.username !== '' || url.password !== '') {
     throw fail('s3_payload_host_not_allowed', `The s3_payload URL for ${url.host} carries credentials.`, url);
   }
-  if (!isHostAllowed(url, options.allowedHosts)) {
-    throw fail('s3_payload_host_not_allowed', `The s3_payload host ${url.host} is not in s3Payload.allowedHosts.`, url);
+  if (!isUrlAllowed(url, options.allowedHosts)) {
+    throw fail('s3_payload_host_not_allowed', `The s3_payload URL ${url.host}${url.pathname} matches no entry of s3Payload.allowedHosts (add the host, or host/bucket for a path-style URL, if it is a bucket Terra writes to).`, url);
   }
 }
 

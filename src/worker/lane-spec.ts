@@ -26,7 +26,7 @@ export function laneSpecs(tenants: readonly TenantConfig[], connectors: readonly
     for (const destination of tenant.destinations) {
       const connector = connectors.find((candidate) => candidate.type === destination.type);
       if (connector === undefined) throw new Error(`Unknown destination type ${destination.type}; known: ${connectors.map((c) => c.type).join(', ')}`);
-      const settings = resolveDestinationSettings(tenant, destination);
+      const settings = resolveDestinationSettings(tenant, destination, connector.batchDefaults);
       const name = `${tenant.tenant}/${destination.name}`;
       // The destination's own batch and retry blocks are left out: `settings` holds them resolved, so
       // spelling out a default (or moving it to the tenant's defaults) does not restart the lane.

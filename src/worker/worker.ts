@@ -8,6 +8,8 @@ import { ByteBudget } from '../lane/byte-budget.js';
 import { Lane, tenantLaneReader } from '../lane/lane.js';
 import { startHttpServer, type HttpServer } from '../observability/http-server.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { destinationFormatWarnings } from '../formats/destination-format.js';
+import { createFormatDropReport, reportFormatDrops } from '../formats/report-format-drops.js';
 import { destinationFilter, tenantDecoderSettings } from '../pipeline/destination-reader.js';
 import { TenantDecoder } from '../pipeline/tenant-decoder.js';
 import { buildDestination } from './build-destination.js';
@@ -127,7 +129,7 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
    */
   const consumerLimits = (laneCount: number) => {
     const share = Math.min(laneBudgetBytes, Math.floor(worker.budgets.processInFlightBytes / Math.max(1, laneCount)));
-    return { maxBytes: clamp(Math.floor(share / 4), 64 * KiB, 10 * MiB), maxBytesPerPartition: clamp(Math.floor(share / 16), 64 * KiB, MiB) };
+    return { maxBytes: clamp(Math.floor(share / 32), 64 * KiB, 10 * MiB), maxBytesPerPartition: clamp(Math.floor(share / 64), 64 * KiB, MiB) };
   };
 
   const createLane = (spec: LaneSpec, laneCount: number): Lane => {
@@ -135,7 +137,11 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     const context = { tenant: tenant.tenant, destination: destinationConfig.name, logger: logger.child({ tenant: tenant.tenant, destination: destinationConfig.name }) };
     const destination = buildDestination(connector, destinationConfig.config, context);
     const groupId = laneGroupId(worker.kafka.groupPrefix, tenant.tenant, destinationConfig.name);
-    const reader = tenantLaneReader(decoderFor(tenant), destinationFilter(connector, destinationConfig));
+    for (const warning of destinationFormatWarnings(destinationConfig, connector)) context.logger.warn({ field: warning.path.join('.') }, warning.message);
+    const reader = reportFormatDrops(
+      tenantLaneReader(decoderFor(tenant), destinationFilter(connector, destinationConfig)),
+      createFormatDropReport(metrics, context.logger, { tenant: tenant.tenant, destination: destinationConfig.name, connector: connector.type }),
+    );
     return new Lane({
       tenant: tenant.tenant,
       destinationName: destinationConfig.name,

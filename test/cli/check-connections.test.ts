@@ -1,10 +1,8 @@
 /** `terra-fanout validate --check-connections`: the function, and the command against a real PostgreSQL. */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
@@ -12,12 +10,13 @@ import { z } from 'zod';
 import { checkConnections, formatConnectionResult, tenantsOf, type TenantSource } from '../../src/cli/check-connections.js';
 import type { AnyConnectorDefinition, Destination } from '../../src/connector/contract.js';
 import { createTenantSchema } from '../../src/config/tenant-schema.js';
+import { Secret } from '../../src/config/secret.js';
+import { secretString } from '../../src/config/secret-schema.js';
 import { FanoutError } from '../../src/errors/catalogue.js';
 import { usePostgres } from '../support/postgres.js';
 import { freePort } from '../support/server-process.js';
+import { hasStackTrace, runCli, type CliRun } from './support/run-cli.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'dist/src/cli/main.js');
 const postgres = usePostgres();
 const scratch: string[] = [];
 after(async () => {
@@ -30,12 +29,13 @@ async function folder(): Promise<string> {
   return dir;
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
-    });
-  });
+/** Writes tenant `acme` on topic terra.events with these destinations. */
+async function writeTenantFile(file: string, destinations: Array<Record<string, unknown>>): Promise<void> {
+  await writeFile(file, stringify({ tenant: 'acme', topics: ['terra.events'], deadLetterTopic: 'terra.events.dlq', destinations }));
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCli(args, { env });
 }
 
 /** A connector whose check() does what its config says: pass, fail with a code, throw a bare error, or never answer. */
@@ -85,6 +85,32 @@ describe('checkConnections', () => {
     assert.match(formatConnectionResult(results[3] ?? assert.fail()), /^FAILED {2}acme\/d3 \(scripted\): destination_timeout \(retryable\): The check did not finish within 200 ms\.$/);
   });
 
+  it('a destination whose client cannot be built is destination_misconfigured, without its secrets, and the others are still checked', async () => {
+    const unbuildable: AnyConnectorDefinition = {
+      ...scriptedConnector,
+      type: 'unbuildable',
+      configSchema: z.object({ password: secretString('A password.') }).meta({ description: 'A client that cannot be built.' }),
+      createClient: (config) => {
+        const { password } = z.object({ password: z.instanceof(Secret) }).parse(config);
+        throw new Error(`cannot parse certificate for ${password.reveal()}`);
+      },
+    };
+    const connectors = [scriptedConnector, unbuildable];
+    const tenant = createTenantSchema(connectors).parse({
+      tenant: 'acme',
+      topics: ['t'],
+      deadLetterTopic: 't.dlq',
+      destinations: [
+        { name: 'broken', type: 'unbuildable', config: { password: 'hunter2-secret' } },
+        { name: 'fine', type: 'scripted', config: { outcome: 'pass' } },
+      ],
+    });
+    const results = await checkConnections([{ file: 'acme.yaml', tenant }], { logger: pino({ level: 'silent' }), connectors });
+    assert.deepEqual(results.map((result) => [result.destination, result.ok ? 'ok' : result.error.code]), [['broken', 'destination_misconfigured'], ['fine', 'ok']]);
+    const line = formatConnectionResult(results[0] ?? assert.fail());
+    assert.equal(line, 'FAILED  acme/broken (unbuildable): destination_misconfigured: The unbuildable destination\'s client could not be built: Error: cannot parse certificate for [redacted]');
+  });
+
   it('finds the tenants of tenant files and of worker files, and skips other YAML', async () => {
     const dir = await folder();
     await mkdir(join(dir, 'tenants'));
@@ -106,19 +132,11 @@ describe('terra-fanout validate --check-connections', () => {
     const down = new URL(postgres.current.url);
     down.port = String(closedPort);
     const file = join(dir, 'acme.yaml');
-    await writeFile(
-      file,
-      stringify({
-        tenant: 'acme',
-        topics: ['terra.events'],
-        deadLetterTopic: 'terra.events.dlq',
-        destinations: [
-          { name: 'files', type: 'file', config: { directory: join(dir, 'out') } },
-          { name: 'warehouse', type: 'sql', config: { dialect: 'postgres', url: '${WAREHOUSE_URL}' } },
-          { name: 'replica', type: 'sql', config: { dialect: 'postgres', url: down.toString(), password: '${REPLICA_PASSWORD}', pool: { connectTimeoutMs: 1000 } } },
-        ],
-      }),
-    );
+    await writeTenantFile(file, [
+      { name: 'files', type: 'file', config: { directory: join(dir, 'out') } },
+      { name: 'warehouse', type: 'sql', config: { dialect: 'postgres', url: '${WAREHOUSE_URL}' } },
+      { name: 'replica', type: 'sql', config: { dialect: 'postgres', url: down.toString(), password: '${REPLICA_PASSWORD}', pool: { connectTimeoutMs: 1000 } } },
+    ]);
     const env = { WAREHOUSE_URL: postgres.current.url, REPLICA_PASSWORD: 'replica-password-never-printed' };
     const failing = await run(['validate', '--check-connections', file], env);
     assert.equal(failing.code, 1, failing.stderr);
@@ -132,10 +150,31 @@ describe('terra-fanout validate --check-connections', () => {
     const tables = await postgres.current.query<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'terra' ORDER BY tablename");
     assert.deepEqual(tables.map((row) => row.name), ['terra_data_payloads', 'terra_other_payloads', 'terra_users']);
 
-    await writeFile(file, stringify({ tenant: 'acme', topics: ['terra.events'], deadLetterTopic: 'terra.events.dlq', destinations: [{ name: 'warehouse', type: 'sql', config: { dialect: 'postgres', url: '${WAREHOUSE_URL}' } }] }));
+    await writeTenantFile(file, [{ name: 'warehouse', type: 'sql', config: { dialect: 'postgres', url: '${WAREHOUSE_URL}' } }]);
     const passing = await run(['validate', '--check-connections', file], env);
     assert.equal(passing.code, 0, passing.stdout + passing.stderr);
     assert.match(passing.stdout, /1 of 1 destination reachable and writable\.\n$/);
+  });
+
+  it('prints every destination\'s result without a stack when clients cannot even be built (missing CA and key files)', async () => {
+    const dir = await folder();
+    const file = join(dir, 'acme.yaml');
+    const missing = join(dir, 'missing');
+    await writeTenantFile(file, [
+      { name: 'stream', type: 'kafka', config: { brokers: ['127.0.0.1:1'], topic: 'out', ssl: { ca: join(missing, 'ca.pem') } } },
+      { name: 'documents', type: 'firestore', config: { projectId: 'p', serviceAccountFile: join(missing, 'key.json') } },
+      { name: 'mongo', type: 'mongodb', config: { url: 'mongodb://127.0.0.1:1/terra', database: 'terra', tls: { enabled: true, caFile: join(missing, 'ca.pem') } } },
+      { name: 'files', type: 'file', config: { directory: join(dir, 'out') } },
+    ]);
+    const result = await run(['validate', '--check-connections', file]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.ok(!hasStackTrace(result.stdout + result.stderr), result.stdout + result.stderr);
+    const lines = result.stdout.trim().split('\n');
+    assert.match(lines[1] ?? '', /^FAILED {2}acme\/stream \(kafka\): destination_misconfigured: The kafka destination's client could not be built: Error: ENOENT/);
+    assert.match(lines[2] ?? '', /^FAILED {2}acme\/documents \(firestore\): destination_misconfigured: /);
+    assert.match(lines[3] ?? '', /^FAILED {2}acme\/mongo \(mongodb\): destination_misconfigured: /);
+    assert.match(lines[4] ?? '', /^OK {6}acme\/files \(file\) \d+ ms$/);
+    assert.equal(lines[5], '1 of 4 destinations reachable and writable.');
   });
 
   it('checks nothing when the files are invalid, and nothing without the option', async () => {

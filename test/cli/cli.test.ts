@@ -1,29 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { runCli, type CliRun } from './support/run-cli.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'dist/src/cli/main.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], input?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, TERRA_SIGNING_SECRET: 'cli-test-secret' } }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, stdout, stderr });
-    });
-    if (input !== undefined) child.stdin?.end(input);
-    else child.stdin?.end();
-  });
+function run(args: string[], input?: string): Promise<CliRun> {
+  return runCli(args, { env: { TERRA_SIGNING_SECRET: 'cli-test-secret' }, ...(input === undefined ? {} : { input }) });
 }
 
 const lines = (text: string): Array<Record<string, unknown>> =>
@@ -39,7 +22,7 @@ describe('terra-fanout command line', () => {
   });
 
   it('has --help for every command', async () => {
-    for (const command of ['run', 'validate', 'check-event', 'dev']) {
+    for (const command of ['run', 'ingest', 'validate', 'check-event', 'dev']) {
       const result = await run([command, '--help']);
       assert.equal(result.code, 0, command);
       assert.match(result.stdout, new RegExp(`Usage: terra-fanout ${command}`));

@@ -53,7 +53,7 @@ describe('loadWorkerWithTenants', () => {
     const loadedMissing = await loadWorkerWithTenants(join(missing, 'worker.yaml'), {});
     assert.ok(!loadedMissing.ok);
     assert.deepEqual(formatted(loadedMissing.problems, missing), [
-      'worker.yaml:4:8: tenants.dir: the tenants folder cannot be read; expected an existing folder (relative paths start at the worker file)',
+      'worker.yaml:4:8: tenants.dir: the tenants folder does not exist; expected a readable folder of tenant files (relative paths start at the worker file)',
     ]);
 
     const empty = await writeConfigFiles({ 'worker.yaml': worker, 'tenants/README.md': 'no tenants yet' });

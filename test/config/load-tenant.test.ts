@@ -44,7 +44,7 @@ describe('loadTenantFile', () => {
 
   it('rejects an unknown key', async () => {
     assert.deepEqual(await problemsOf(tenantWith('  - name: raw', '    type: file', '    colour: blue', '    config: { directory: ./out }')), [
-      'acme.yaml:7:5: destinations[0].colour: unknown key; expected one of: name, type, events, providers, batch, retry, config',
+      'acme.yaml:7:5: destinations[0].colour: unknown key; expected one of: name, type, events, providers, format, fhir, batch, retry, config',
     ]);
   });
 
@@ -69,7 +69,7 @@ describe('loadTenantFile', () => {
   it('rejects an unknown event type, listing the known ones', async () => {
     const [problem, ...rest] = await problemsOf(tenantWith('  - name: raw', '    type: file', '    events: [activity, sleeep]', '    config: { directory: ./out }'));
     assert.deepEqual(rest, []);
-    assert.match(problem ?? '', /^acme\.yaml:7:24: destinations\[0\]\.events\[1\]: unknown Terra event type; expected one of: activity, athlete, .*s3_payload$/);
+    assert.match(problem ?? '', /^acme\.yaml:7:24: destinations\[0\]\.events\[1\]: unknown Terra event type; expected one of: activity, athlete, .*lab_report\.completed, lab_report\.failed, .*, lab_report$/);
   });
 
   it('rejects a missing environment variable at its line', async () => {
@@ -113,13 +113,13 @@ describe('loadTenantFile', () => {
       '      url: https://example.com/x',
       '      timeoutMs: ${HOOK_TIMEOUT}',
     );
-    const problems = await problemsOf(text, { HOOK_TIMEOUT: '1000' });
+    const problems = await problemsOf(text, { HOOK_TIMEOUT: '1s' });
     assert.deepEqual(
       problems.map((problem) => problem.replace(/expected one of: activity, .*$/, 'expected one of: ...')),
       [
         'acme.yaml:1:9: tenant: expected 1 to 63 lower-case letters, digits, _ or -, starting with a letter or digit',
         'acme.yaml:3:18: deadLetterTopic: the dead-letter topic is also in topics; expected a topic this tenant does not consume',
-        'acme.yaml:7:5: destinations[0].colour: unknown key; expected one of: name, type, events, providers, batch, retry, config',
+        'acme.yaml:7:5: destinations[0].colour: unknown key; expected one of: name, type, events, providers, format, fhir, batch, retry, config',
         'acme.yaml:10:11: destinations[1].name: duplicate destination name; each destination of a tenant needs its own name',
         'acme.yaml:12:24: destinations[1].events[1]: unknown Terra event type; expected one of: ...',
         'acme.yaml:14:18: destinations[1].config.directory: environment variable OUT_DIR is not set; set it, or give a default with ${OUT_DIR:-default}',
@@ -128,7 +128,7 @@ describe('loadTenantFile', () => {
         'acme.yaml:22:17: destinations[4].providers[0]: expected an upper-case provider name such as GARMIN or FITBIT',
         'acme.yaml:23:22: destinations[4].retry.jitter: expected number to be <=1',
         'acme.yaml:23:37: destinations[4].retry.maxDelayMs: expected a number, got a string',
-        'acme.yaml:26:18: destinations[4].config.timeoutMs: expected a number, got a string (${VAR} always gives a string; write this value in the file)',
+        'acme.yaml:26:18: destinations[4].config.timeoutMs: expected a number, got a string (the ${VAR} value is not a number)',
       ],
     );
   });

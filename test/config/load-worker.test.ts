@@ -21,7 +21,7 @@ describe('loadWorkerFile', () => {
         requestTimeoutMs: 30000,
         sessionTimeoutMs: 30000,
         heartbeatIntervalMs: 3000,
-        maxWaitTimeMs: 500,
+        maxWaitTimeMs: 100,
         fromBeginning: true,
         librdkafkaMockCompat: false,
       },
@@ -29,14 +29,28 @@ describe('loadWorkerFile', () => {
       budgets: { processInFlightBytes: 256 * 1024 ** 2, laneInFlightBytes: 64 * 1024 ** 2, maxMessageBytes: 32 * 1024 ** 2 },
       tenants: { dir: join(dir, 'tenants'), watch: true, debounceMs: 1000, rescanIntervalMs: 30000 },
       s3Payload: {
-        allowedHosts: ['*.amazonaws.com', 'storage.googleapis.com', '*.storage.googleapis.com', '*.blob.core.windows.net'],
+        allowedHosts: ['storage.googleapis.com/terra-services-p-bkt-payloads', 'terra-services-p-bkt-payloads.storage.googleapis.com'],
         allowHttp: false,
         maxBytes: 64 * 1024 ** 2,
         timeoutMs: 30000,
         maxRetryMs: 300000,
+        maxExpiresInSeconds: 3600,
       },
       lanes: { lagIntervalMs: 5000, stallWarningMs: 60000, progressIntervalMs: 60000 },
       shutdown: { drainTimeoutMs: 15000 },
+      ingest: {
+        enabled: false,
+        host: '0.0.0.0',
+        port: 8080,
+        bodyLimit: 32 * 1024 ** 2,
+        maxInFlightBytes: 256 * 1024 ** 2,
+        headersTimeoutMs: 10000,
+        readTimeoutMs: 30000,
+        keepAliveTimeoutMs: 5000,
+        produceTimeoutMs: 5000,
+        retryAfterSeconds: 30,
+        healthcheck: 'answer',
+      },
       log: { level: 'info' },
       admin: { enabled: false, tap: { maxSubscribers: 8, queueEvents: 1000, maxBodyBytes: 64 * 1024 } },
     });
@@ -82,15 +96,15 @@ describe('loadWorkerFile', () => {
         '  drainTimeoutMs: ${DRAIN_MS}',
       ),
     });
-    const loaded = await loadWorkerFile(join(dir, 'worker.yaml'), { DRAIN_MS: '5000' });
+    const loaded = await loadWorkerFile(join(dir, 'worker.yaml'), { DRAIN_MS: 'soon' });
     assert.ok(!loaded.ok);
     assert.deepEqual(formatted(loaded.problems, dir), [
       'worker.yaml:2:13: kafka.brokers[0]: expected host:port (several may be separated by commas), e.g. kafka-1:9092',
-      'worker.yaml:3:3: kafka.clientld: unknown key; expected one of: brokers, clientId, groupPrefix, ssl, sasl, connectionTimeoutMs, requestTimeoutMs, sessionTimeoutMs, heartbeatIntervalMs, maxWaitTimeMs, fromBeginning, librdkafkaMockCompat',
+      'worker.yaml:3:3: kafka.clientld: unknown key; did you mean "clientId"? expected one of: brokers, clientId, groupPrefix, ssl, sasl, connectionTimeoutMs, requestTimeoutMs, sessionTimeoutMs, heartbeatIntervalMs, maxWaitTimeMs, fromBeginning, librdkafkaMockCompat',
       'worker.yaml:5:9: http.port: expected a number, got a string',
       'worker.yaml:7:22: budgets.laneInFlightBytes: not a valid byte size; expected a whole number of bytes or a size such as 500KB, 64MiB or 1GiB',
       'worker.yaml:9:10: log.level: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"',
-      'worker.yaml:11:19: shutdown.drainTimeoutMs: expected a number, got a string (${VAR} always gives a string; write this value in the file)',
+      'worker.yaml:11:19: shutdown.drainTimeoutMs: expected a number, got a string (the ${VAR} value is not a number)',
     ]);
   });
 

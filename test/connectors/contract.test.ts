@@ -8,6 +8,9 @@ import { connectorRegistry } from '../../connectors/registry.js';
 import { Secret } from '../../src/config/secret.js';
 import type { AnyConnectorDefinition, ConnectorContext, RecordOutcome } from '../../src/connector/contract.js';
 import { FanoutError, errorCatalogue } from '../../src/errors/catalogue.js';
+import { applyFormat } from '../../src/formats/apply-format.js';
+import { connectorFormats, resolveDestinationFormat } from '../../src/formats/destination-format.js';
+import type { FormatName } from '../../src/formats/format.js';
 import type { DeliveryUnit, TerraRecord } from '../../src/records/record.js';
 import { makeActivityBatch, makeDailyRecord, makeUserEventRecord } from '../support/records.js';
 
@@ -56,13 +59,21 @@ after(async () => {
   for (const dir of workdirs) await rm(dir, { recursive: true, force: true });
 });
 
-async function setUp(definition: AnyConnectorDefinition) {
+/** The batch as a lane hands it over: cut for the connector's unit, encoded in `format` (its default unless given). */
+function encodedBatch(definition: AnyConnectorDefinition, config: unknown, format?: FormatName): TerraRecord[] {
+  const resolved = resolveDestinationFormat({ type: definition.type, config, format }, definition);
+  const result = applyFormat(batchFor(definition.unit(config)), resolved.format, resolved.options);
+  if (!result.ok) throw result.error;
+  return result.kept;
+}
+
+async function setUp(definition: AnyConnectorDefinition, format?: FormatName) {
   const workdir = await mkdtemp(join(tmpdir(), `terra-fanout-contract-${definition.type}-`));
   workdirs.push(workdir);
   const config = definition.contract.exampleConfig(workdir);
   const memory = definition.contract.memoryPort(config);
   const destination = definition.createDestination(config, memory.client, context);
-  const batch = batchFor(definition.unit(config));
+  const batch = encodedBatch(definition, config, format);
   return { config, memory, destination, batch };
 }
 
@@ -86,6 +97,21 @@ for (const definition of connectorRegistry) {
       const stored = memory.stored();
       assert.equal(stored.size, batch.length, 'one stored copy per record');
       for (const record of batch) assert.deepEqual(stored.get(definition.locate(config, record, 'acme')), record.body, `record ${record.identity} at its location`);
+    });
+
+    it('every format it lists lands at locate() byte for byte, with the format\'s extension in file and object names', async () => {
+      for (const format of connectorFormats(definition)) {
+        const { config, memory, destination, batch } = await setUp(definition, format);
+        if (definition.formatProblem?.(config, format) != null) continue; // e.g. fit on an SQS queue without payload: pointer
+        assert.ok(batch.length > 0, `${format}: the contract batch has records this format expresses`);
+        const outcomes = await destination.send(batch, new AbortController().signal);
+        assert.deepEqual(outcomes, batch.map(() => ({ ok: true })), `${format}: every record delivered`);
+        for (const record of batch) {
+          const location = definition.locate(config, record, 'acme');
+          assert.deepEqual(memory.stored().get(location), record.body, `${format}: record ${record.identity} at ${location}`);
+          if (/\.(json|fit)$/.test(location)) assert.ok(location.endsWith(`.${record.encoding?.extension ?? 'json'}`), `${format}: ${location} ends with the format's extension`);
+        }
+      }
     });
 
     it('is idempotent: sending the same batch again stores nothing new', async () => {

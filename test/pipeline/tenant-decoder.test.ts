@@ -13,7 +13,7 @@ function message(value: Buffer | string, offset = 0, partition = 0, timestampMs 
 function decoder(overrides: Partial<DecoderSettings> = {}): TenantDecoder {
   return new TenantDecoder({
     maxMessageBytes: 1024 * 1024,
-    s3Payload: { allowedHosts: ['127.0.0.1:9'], allowHttp: true, maxBytes: 1024 * 1024, timeoutMs: 1000 },
+    s3Payload: { allowedHosts: ['127.0.0.1:9'], allowHttp: true, maxBytes: 1024 * 1024, timeoutMs: 1000, maxExpiresInSeconds: 3600 },
     cacheBytes: 1024 * 1024,
     ...overrides,
   });

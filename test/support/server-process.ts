@@ -37,6 +37,8 @@ export interface StartServerOptions {
   killAfterMs?: number;
   /** A directory that belongs to this server alone (data, sockets): removed once it has stopped, or when it fails to start. */
   scratchDir?: string;
+  /** Run as this user and group (only when the tests run as root), e.g. a container image's non-root user. */
+  user?: { uid: number; gid: number };
 }
 
 const OUTPUT_TAIL_CHARS = 8_192;
@@ -75,6 +77,7 @@ export async function startServerProcess(options: StartServerOptions): Promise<S
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...options.user,
   });
   let tail = '';
   const keep = (chunk: Buffer) => {

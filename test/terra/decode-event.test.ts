@@ -90,6 +90,7 @@ describe('decodeEvent and readTerraEvent: invalid fixtures', () => {
           allowHttp: false,
           maxBytes: 1024 * 1024,
           timeoutMs: 1000,
+          maxExpiresInSeconds: 3600,
           fetch: () => Promise.reject(new Error('no fixture may reach the network')),
         },
       });

@@ -20,6 +20,11 @@ describe('formatKeyTime', () => {
     ['2022-10-28T10:00', '2022-10-28T10:00:00'],
     ['2022-10-28', '2022-10-28'],
     ['not a time', 'not a time'],
+    // Never rolled into another date: not a real time, so left as it is (the decoder refuses it first).
+    ['0099-01-01T00:00:00Z', '0099-01-01T00:00:00Z'],
+    ['0000-06-01T00:00:00Z', '0000-06-01T00:00:00Z'],
+    ['2022-02-30T10:00:00Z', '2022-02-30T10:00:00Z'],
+    ['2022-13-01T10:00:00+01:00', '2022-13-01T10:00:00+01:00'],
   ];
   for (const [raw, expected] of cases) {
     it(`${raw} -> ${expected}`, () => assert.equal(formatKeyTime(raw), expected));

@@ -1,3 +1,4 @@
+import { encodingOf } from '../../../src/formats/record-encoding.js';
 import { sanitizeKeyValue, joinKeyPrefix } from '../object-key.js';
 import type { ClaimCheck } from '../claim-check.js';
 import { probeKey } from './destination.js';
@@ -11,9 +12,9 @@ export interface ObjectStoreClaimCheckOptions {
   expiresInSeconds: number;
 }
 
-/** Where the claim check keeps a record: `{prefix}/{type}/{identity}.json`, so a replay overwrites it. */
-export function claimCheckKey(options: Pick<ObjectStoreClaimCheckOptions, 'prefix'>, type: string, identity: string): string {
-  return joinKeyPrefix(options.prefix, `${sanitizeKeyValue(type)}/${identity}.json`);
+/** Where the claim check keeps a record: `{prefix}/{type}/{identity}.json` (`.fhir.json`, `.fit`: the record's format), so a replay overwrites it. */
+export function claimCheckKey(options: Pick<ObjectStoreClaimCheckOptions, 'prefix'>, type: string, identity: string, extension = 'json'): string {
+  return joinKeyPrefix(options.prefix, `${sanitizeKeyValue(type)}/${identity}.${extension}`);
 }
 
 /**
@@ -24,12 +25,13 @@ export function claimCheckKey(options: Pick<ObjectStoreClaimCheckOptions, 'prefi
 export function createObjectStoreClaimCheck(port: ObjectStorePort, options: ObjectStoreClaimCheckOptions): ClaimCheck {
   return {
     async store(record, signal) {
-      const key = claimCheckKey(options, record.type, record.identity);
+      const encoding = encodingOf(record);
+      const key = claimCheckKey(options, record.type, record.identity, encoding.extension);
       await port.put(
         {
           key,
           body: record.body,
-          contentType: 'application/json',
+          contentType: encoding.contentType,
           metadata: { type: metadataValue(record.type), identity: record.identity, user_id: metadataValue(record.userId) },
         },
         signal,

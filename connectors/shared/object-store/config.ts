@@ -49,6 +49,14 @@ export interface ObjectLayout {
   concurrency: number;
 }
 
+/** The formats an object store writes, and the one layout that cannot carry one: binary FIT files are never lines. */
+export const objectStoreFormats = ['terra', 'fhir', 'fit'] as const;
+
+export function objectStoreFormatProblem(config: Pick<ObjectLayout, 'format'>, format: string): string | null {
+  if (format === 'fit' && config.format === 'ndjson') return 'format: fit writes binary FIT files, one object each; it cannot go in ndjson objects. Set config.format: json.';
+  return null;
+}
+
 /** Cross-field rules of the layout fields; call from the connector schema's superRefine. */
 export function checkObjectLayout(config: ObjectLayout, ctx: z.RefinementCtx): void {
   if (config.format === 'ndjson' && config.keyTemplate !== undefined) {

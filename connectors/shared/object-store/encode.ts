@@ -1,3 +1,4 @@
+import { encodingOf, keyForEncoding, lineFramingOf } from '../../../src/formats/record-encoding.js';
 import type { TerraRecord } from '../../../src/records/record.js';
 import { joinKeyPrefix, objectKeyFor, sanitizeKeyValue, type KeyContext } from '../object-key.js';
 import type { ObjectLayout } from './config.js';
@@ -15,8 +16,8 @@ export interface PlannedObject extends ObjectPut {
   compress: boolean;
 }
 
-const JSON_TYPE = 'application/json';
-const NDJSON_TYPE = 'application/x-ndjson';
+/** Terra JSON one per line; other formats bring their own framing (src/formats/). */
+const NDJSON = { contentType: 'application/x-ndjson', extension: 'ndjson' };
 /** Offsets are zero-padded so object names sort by offset. */
 const OFFSET_DIGITS = 20;
 
@@ -26,15 +27,16 @@ export function metadataValue(value: string | null): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
 }
 
-/** Where a record lands for `format: json` (what locate() returns). */
+/** Where a record lands for `format: json` (what locate() returns); the extension follows the record's encoding (`.fhir.json`, `.fit`). */
 export function jsonObjectKey(layout: ObjectLayout, record: TerraRecord, context: KeyContext = {}): string {
-  return objectKeyFor(record, { prefix: layout.prefix, keyTemplate: layout.keyTemplate }, context);
+  return keyForEncoding(objectKeyFor(record, { prefix: layout.prefix, keyTemplate: layout.keyTemplate }, context), record);
 }
 
-/** The ndjson object that a group starting at `record` gets: `{prefix}/{type}/{topic}+{partition}+{offset}.ndjson[.gz]`. */
+/** The ndjson object that a group starting at `record` gets: `{prefix}/{type}/{topic}+{partition}+{offset}.ndjson[.gz]` (`.fhir.ndjson` for FHIR). */
 export function ndjsonObjectKey(layout: ObjectLayout, record: TerraRecord): string {
   const { topic, partition, offset } = record.source;
-  const name = `${sanitizeKeyValue(topic)}+${partition}+${offset.padStart(OFFSET_DIGITS, '0')}.ndjson${layout.gzip ? '.gz' : ''}`;
+  const framing = lineFramingOf(record) ?? NDJSON;
+  const name = `${sanitizeKeyValue(topic)}+${partition}+${offset.padStart(OFFSET_DIGITS, '0')}.${framing.extension}${layout.gzip ? '.gz' : ''}`;
   return joinKeyPrefix(layout.prefix, `${sanitizeKeyValue(record.type)}/${name}`);
 }
 
@@ -58,7 +60,7 @@ function planJson(layout: ObjectLayout, batch: readonly TerraRecord[], context: 
   return batch.map((record, index) => ({
     key: jsonObjectKey(layout, record, context),
     body: record.body,
-    contentType: JSON_TYPE,
+    contentType: encodingOf(record).contentType,
     ...(layout.gzip ? { contentEncoding: 'gzip' } : {}),
     metadata: recordMetadata(record, context.tenant),
     records: [index],
@@ -83,7 +85,7 @@ function planNdjson(layout: ObjectLayout, batch: readonly TerraRecord[], context
     objects.push({
       key: ndjsonObjectKey(layout, first),
       body: Buffer.concat(lines),
-      contentType: NDJSON_TYPE,
+      contentType: (lineFramingOf(first) ?? NDJSON).contentType,
       ...(layout.gzip ? { contentEncoding: 'gzip' } : {}),
       metadata: {
         tenant: metadataValue(context.tenant ?? null),

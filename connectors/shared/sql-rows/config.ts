@@ -1,5 +1,6 @@
 /** Config fields the relational destinations (`sql`, `supabase`) share: layout and table names. */
 import { z } from 'zod';
+import { strictObject } from '../../../src/config/strict-object.js';
 import { SQL_IDENTIFIER, defaultTableNames, type TableNames } from './tables.js';
 
 const IDENTIFIER_RULE = 'expected a SQL identifier: a letter or _, then letters, digits or _, at most 63 characters';
@@ -17,8 +18,7 @@ export const layoutSchema = z
     examples: ['terra', 'typed'],
   });
 
-export const tableNamesSchema = z
-  .strictObject({
+export const tableNamesSchema = strictObject({
     users: identifierSchema('Users table: one row per Terra user, with its lifecycle state.', defaultTableNames.users).default(defaultTableNames.users),
     dataPayloads: identifierSchema('Data table: one row per data record (activity, sleep, daily...).', defaultTableNames.dataPayloads).default(defaultTableNames.dataPayloads),
     otherPayloads: identifierSchema('Table for every other event (auth, deauth, user_reauth, Teams events...).', defaultTableNames.otherPayloads).default(defaultTableNames.otherPayloads),

@@ -9,6 +9,7 @@
  */
 import type { TerraRecord } from '../../../src/records/record.js';
 import { isPlainObject } from '../../../src/json/json-value.js';
+import { instantMs, parseTerraTime } from '../../../src/terra/terra-time.js';
 import { rowLocation, type TableLayout, type TableSpec } from './tables.js';
 
 /** A JSON column value: the text written by SQL dialects, the object sent by JSON APIs (PostgREST). */
@@ -51,36 +52,16 @@ export function jsonCell(value: Readonly<Record<string, unknown>>, text: string 
   return { kind: 'json', text, value };
 }
 
-const isoInstant = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
-
 /**
- * An ISO-8601 time as unix ms. A time without offset (Terra's "user's local time") is read as UTC;
- * a date alone is midnight UTC. Null for anything else, and outside years 1000-9999 (the range
- * every supported database stores). Pure; never throws.
+ * An ISO-8601 time as unix ms, read by src/terra/terra-time.ts (the rule the decoder validates
+ * with). A time without offset (Terra's "user's local time") is read as UTC; a date alone is
+ * midnight UTC. Null for anything else, and outside years 1000-9999 (the range every supported
+ * database stores). Pure; never throws.
  */
 export function parseInstantMs(raw: string | null | undefined): number | null {
   if (typeof raw !== 'string') return null;
-  const match = isoInstant.exec(raw.trim());
-  if (match === null) return null;
-  const [, year, month, day, hour = '00', minute = '00', second = '00', fraction = '', zone] = match;
-  const y = Number(year);
-  const mo = Number(month);
-  const d = Number(day);
-  const h = Number(hour);
-  const mi = Number(minute);
-  const s = Number(second);
-  if (y < 1000 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || s > 60) return null;
-  const ms = Number(fraction.slice(0, 3).padEnd(3, '0'));
-  let offsetMinutes = 0;
-  if (zone !== undefined && zone !== 'Z' && zone !== 'z') {
-    const sign = zone.startsWith('-') ? -1 : 1;
-    const digits = zone.slice(1).replace(':', '');
-    offsetMinutes = sign * (Number(digits.slice(0, 2)) * 60 + (digits.length > 2 ? Number(digits.slice(2, 4)) : 0));
-  }
-  const utc = Date.UTC(y, mo - 1, d, h, mi, s, ms) - offsetMinutes * 60_000;
-  if (!Number.isFinite(utc)) return null;
-  const utcYear = new Date(utc).getUTCFullYear();
-  return utcYear >= 1000 && utcYear <= 9999 ? utc : null;
+  const parsed = parseTerraTime(raw.trim());
+  return parsed.ok ? instantMs(parsed.time) : null;
 }
 
 /** The table a record's payload row goes to. */

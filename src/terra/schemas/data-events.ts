@@ -11,11 +11,12 @@ import {
   plannedWorkoutSchema,
   sleepSchema,
 } from './data-items.js';
-import { nullableString, terraUserSchema } from './fields.js';
+import { idString, nullableString, terraUserSchema } from './fields.js';
 
 /**
  * Terra data events [OA-S `<Type>Event.yaml`]: `{type, user, data: Item[], version}`, all four
- * required; `athlete` carries one `athlete` object instead of `data[]`.
+ * required; `athlete` carries one `athlete` object instead of `data[]`. `version` names the object
+ * key's folder, so it is held to the identifier rule.
  */
 
 function dataEventSchema<T extends string, I extends z.ZodType>(type: T, item: I) {
@@ -24,7 +25,7 @@ function dataEventSchema<T extends string, I extends z.ZodType>(type: T, item: I
     status: nullableString,
     user: terraUserSchema,
     data: z.array(item),
-    version: z.string(),
+    version: idString,
   });
 }
 
@@ -43,7 +44,7 @@ export const athleteEventSchema = z.looseObject({
   status: nullableString,
   user: terraUserSchema,
   athlete: athleteSchema,
-  version: z.string(),
+  version: idString,
 });
 
 export type ActivityEvent = z.infer<typeof activityEventSchema>;

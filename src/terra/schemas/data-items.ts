@@ -4,6 +4,8 @@ import {
   idString,
   isoDateTime,
   nullableBoolean,
+  nullableIdString,
+  nullableIsoDateTime,
   nullableNumber,
   nullableString,
   objectArrayBlock,
@@ -105,7 +107,7 @@ const sleepMetadataSchema = z.looseObject({
   start_time: isoDateTime,
   end_time: isoDateTime,
   upload_type: enumNumber,
-  summary_id: nullableString,
+  summary_id: nullableIdString,
   is_nap: nullableBoolean,
   timestamp_localization: nullableNumber,
 });
@@ -157,18 +159,19 @@ export const athleteSchema = z.looseObject({
 // PlannedWorkout.yaml. Nothing is required. `metadata` is the older model's block (llms.txt and
 // Terra's skills key planned workouts on `metadata.id` / `metadata.summary_id`); the newest model has
 // `planned_workout_id` and `details.metadata.id` instead.
+// The ids and planned dates below key planned workouts (identity.ts plannedWorkoutKey, the start time).
 const plannedWorkoutLegacyMetadataSchema = z.looseObject({
-  id: nullableString,
-  summary_id: nullableString,
+  id: nullableIdString,
+  summary_id: nullableIdString,
 });
 const plannedWorkoutDetailsSchema = z.looseObject({
-  metadata: z.looseObject({ id: nullableString, planned_date: nullableString }).nullable().optional(),
+  metadata: z.looseObject({ id: nullableIdString, planned_date: nullableIsoDateTime }).nullable().optional(),
   steps: objectArrayBlock,
 });
 export const plannedWorkoutSchema = z.looseObject({
-  planned_workout_id: nullableString,
+  planned_workout_id: nullableIdString,
   workout_id: nullableString,
-  planned_date: nullableString,
+  planned_date: nullableIsoDateTime,
   provider_workout_id: nullableString,
   coercion_warnings: nullableString,
   created_at: nullableString,
@@ -192,7 +195,7 @@ export const hormoneSampleSchema = z.looseObject({
 // HealthObservationMetadata.yaml: start_time, summary_id required.
 const healthObservationMetadataSchema = z.looseObject({
   start_time: isoDateTime,
-  end_time: nullableString,
+  end_time: nullableIsoDateTime,
   summary_id: idString,
   timestamp_localization: nullableNumber,
 });

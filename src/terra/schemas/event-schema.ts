@@ -13,6 +13,7 @@ import {
   sleepEventSchema,
   type DataEvent,
 } from './data-events.js';
+import { labReportCompletedEventSchema, labReportFailedEventSchema, type LabReportEvent } from './lab-report-events.js';
 import { s3PayloadEventSchema, type S3PayloadPointer } from './s3-payload.js';
 import {
   activityRetrievedEventSchema,
@@ -40,7 +41,7 @@ import {
 } from './user-events.js';
 
 /** A decoded Terra event (not a pointer): the original parse output, known to match its schema. */
-export type TerraEvent = DataEvent | UserEvent | TeamsEvent;
+export type TerraEvent = DataEvent | UserEvent | TeamsEvent | LabReportEvent;
 
 type EventType = Exclude<TerraEventType, 's3_payload'>;
 
@@ -66,6 +67,8 @@ const eventSchemas: Readonly<Record<Exclude<EventType, 'auth'>, z.ZodType<TerraE
   permission_change: permissionChangeEventSchema,
   rate_limit_hit: rateLimitHitEventSchema,
   user_reauth: userReauthEventSchema,
+  'lab_report.completed': labReportCompletedEventSchema,
+  'lab_report.failed': labReportFailedEventSchema,
   'activity.retrieved': activityRetrievedEventSchema,
   'athlete.deleted': athleteDeletedEventSchema,
   'athlete.registered': athleteRegisteredEventSchema,

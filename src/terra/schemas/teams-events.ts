@@ -1,31 +1,32 @@
 import { z } from 'zod';
-import { idString, nullableBoolean, nullableNumber, nullableString, objectArrayBlock, objectBlock } from './fields.js';
+import { idString, nullableBoolean, nullableIdString, nullableMicros, nullableNumber, nullableString, objectArrayBlock, objectBlock } from './fields.js';
 
 /**
  * Terra Teams API webhook events [OA-TEAMS `teams-bundled.yaml`, D-TEAMS-ET]. They carry no `user`
  * and no `version`. The ids the engine keys on (coach_id, athlete_id, test_id, activity_id) are
  * required and non-empty; everything else is optional and may be null (the bundle marks most
  * fields as plain strings, but the engine does not read them, so a null there must not park data).
- * Teams timestamps are integer microseconds.
+ * Teams timestamps are integer microseconds; those that become a record's start or end time are
+ * held to the years terra-time.ts allows. Ids and providers that reach keys follow identifier.ts.
  */
 
 // components.schemas.Coach
 export const coachSchema = z.looseObject({
   coach_id: idString,
   external_coach_id: nullableString,
-  reference_id: nullableString,
+  reference_id: nullableIdString,
   region: nullableString,
-  provider: nullableString,
+  provider: nullableIdString,
   created_at: nullableString,
 });
 
 // components.schemas.Athlete
 export const teamsAthleteSchema = z.looseObject({
   athlete_id: idString,
-  coach_id: nullableString,
+  coach_id: nullableIdString,
   external_athlete_id: nullableString,
-  reference_id: nullableString,
-  provider: nullableString,
+  reference_id: nullableIdString,
+  provider: nullableIdString,
   first_name: nullableString,
   last_name: nullableString,
   email: nullableString,
@@ -39,7 +40,7 @@ export const teamsAthleteSchema = z.looseObject({
 export const teamsTestSchema = z.looseObject({
   test_id: idString,
   display_name: nullableString,
-  timestamp_us: nullableNumber,
+  timestamp_us: nullableMicros,
   duration_us: nullableNumber,
   tz_offset_seconds: nullableNumber,
   athlete_weight: nullableNumber,
@@ -52,8 +53,8 @@ export const teamsTestSchema = z.looseObject({
 // components.schemas.TeamActivity
 export const teamActivitySchema = z.looseObject({
   activity_id: idString,
-  start_timestamp_us: nullableNumber,
-  end_timestamp_us: nullableNumber,
+  start_timestamp_us: nullableMicros,
+  end_timestamp_us: nullableMicros,
   description: nullableString,
   teams: objectArrayBlock,
   athletes: objectArrayBlock,

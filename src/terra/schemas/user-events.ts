@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nullableNumber, nullableString, terraUserSchema } from './fields.js';
+import { nullableIdString, nullableNumber, nullableString, terraUserSchema } from './fields.js';
 
 /**
  * Terra user (non-data) events [OA-S `*Event.yaml`; the terra-api SDK 2.0.21 for
@@ -15,7 +15,7 @@ export const authSuccessEventSchema = z.looseObject({
   message: nullableString,
   flow_id: nullableString,
   widget_session_id: nullableString,
-  reference_id: nullableString,
+  reference_id: nullableIdString,
 });
 
 // Legacy failed-auth shape (llms.txt, SDK AuthErrorEvent): type auth, status "error".
@@ -23,10 +23,10 @@ export const authLegacyErrorEventSchema = z.looseObject({
   type: z.literal('auth'),
   status: z.literal('error'),
   user: terraUserSchema,
-  provider: nullableString,
+  provider: nullableIdString,
   message: nullableString,
   reason: nullableString,
-  reference_id: nullableString,
+  reference_id: nullableIdString,
   widget_session_id: nullableString,
 });
 
@@ -36,7 +36,7 @@ export const authCancelledEventSchema = z.looseObject({
   status: z.string(),
   flow_id: nullableString,
   reason: nullableString,
-  reference_id: nullableString,
+  reference_id: nullableIdString,
 });
 
 // DeauthEvent.yaml

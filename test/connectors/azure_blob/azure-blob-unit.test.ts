@@ -78,7 +78,7 @@ describe('azure_blob config', () => {
       [{ container: 'terra', accountUrl: account, format: 'ndjson', keyTemplate: '{type}/{identity}.json' }, /^keyTemplate:/],
       [{ container: 'terra', accountUrl: account, keyTemplate: '{nope}.json' }, /^keyTemplate: keyTemplate uses an unknown field \{nope\}/],
       [{ container: 'terra', accountUrl: account, prefix: '../escape' }, /^prefix:/],
-      [{ container: 'terra', accountUrl: account, extra: 1 }, /Unrecognized key/],
+      [{ container: 'terra', accountUrl: account, extra: 1 }, /unknown key "extra"; expected one of: container,/],
     ];
     for (const [input, expected] of cases) assert.match(problems(input).join('\n'), expected, JSON.stringify(input));
   });

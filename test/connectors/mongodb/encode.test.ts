@@ -26,7 +26,7 @@ function config(overrides: Record<string, unknown> = {}): MongodbConfig {
 async function fixtureRecords(name: string): Promise<TerraRecord[]> {
   const read = createMessageReader({
     maxMessageBytes: 1024 * 1024,
-    s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1024, timeoutMs: 1000 },
+    s3Payload: { allowedHosts: [], allowHttp: false, maxBytes: 1024, timeoutMs: 1000, maxExpiresInSeconds: 3600 },
     unit: 'record',
     events: null,
     providers: null,
@@ -94,6 +94,8 @@ describe('mongodb encoding: collections (Terra parity, spec 4.7)', () => {
       health_observation: 'health_observation',
       healthcheck: 'user_events',
       hormone: 'hormone',
+      'lab_report.completed': 'user_events',
+      'lab_report.failed': 'user_events',
       large_request_processing: 'user_events',
       large_request_sending: 'user_events',
       menstruation: 'menstruation',
@@ -118,6 +120,14 @@ describe('mongodb encoding: _id', () => {
   it('user events: {user_id, event_time}; athlete: the user id', () => {
     assert.deepEqual(documentId(config(), makeUserEventRecord({ userId: 'u-9', eventTime: '2026-07-01T09:00:00.000Z' })), { user_id: 'u-9', event_time: '2026-07-01T09:00:00.000Z' });
     assert.equal(documentId(config(), makeAthleteRecord({ userId: 'u-9' })), 'u-9');
+  });
+
+  it('an event without a user (lab reports, healthcheck) has its identity as user_id, so two at one time stay apart', () => {
+    const at = '2026-07-01T09:12:33.000Z';
+    const a = documentId(config(), makeUserEventRecord({ type: 'lab_report.completed', userId: null, identity: 'a'.repeat(32), eventTime: at }));
+    const b = documentId(config(), makeUserEventRecord({ type: 'lab_report.completed', userId: null, identity: 'b'.repeat(32), eventTime: at }));
+    assert.deepEqual(a, { user_id: 'a'.repeat(32), event_time: at });
+    assert.notDeepEqual(a, b);
   });
 
   it('idScheme summary_id: {user_id, summary_id} where the record has one, Terra parity otherwise', () => {

@@ -80,6 +80,22 @@ describe('sanitizeKeyValue', () => {
     assert.equal(sanitizeKeyValue(''), 'none');
     assert.equal(sanitizeKeyValue('2026-07-01T06:04:11Z'), '2026-07-01T06:04:11Z');
   });
+
+  it('replaces bidirectional marks, overrides and isolates, BOM, zero-width, C1 controls and lone surrogates', () => {
+    assert.equal(sanitizeKeyValue('user\u202egnp.exe'), 'user_gnp.exe');
+    assert.equal(sanitizeKeyValue('\u2066a\u2069\u200e\u200f\u061c'), '_a____');
+    assert.equal(sanitizeKeyValue('\ufeffid\u200b\u0085'), '_id__');
+    assert.equal(sanitizeKeyValue('a\ud800b\udc00'), 'a_b_');
+    assert.equal(sanitizeKeyValue('a\u2028b'), 'a_b');
+    assert.equal(sanitizeKeyValue('\ud83d\ude00 café 用户'), '\ud83d\ude00 café 用户', 'emoji and letters stay');
+  });
+
+  it('keys never carry them, whatever the template', () => {
+    const compiled = compileKeyTemplate('{natural_key}/{user_id}.json');
+    assert.ok(compiled.ok);
+    const key = compiled.render(makeRecord({ userId: 'a\u202eb', naturalKey: 'trace_id=\u2067x' }));
+    assert.doesNotMatch(key, /[\u202a-\u202e\u2066-\u2069]/);
+  });
 });
 
 describe('compileKeyTemplate', () => {

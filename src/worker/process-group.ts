@@ -1,0 +1,242 @@
+/**
+ * `run --processes N`: N worker processes, each a full worker (every lane) on the same worker
+ * file. They join the same consumer groups, so Kafka spreads each lane's partitions over them.
+ * This primary process forks and supervises them and serves their `/metrics`, `/healthz` and
+ * `/readyz` on the one configured port; it consumes nothing itself.
+ *
+ * - A worker process that exits when it was not asked to is restarted after a backoff (doubling
+ *   from `restart.initialDelayMs` to `restart.maxDelayMs`); one that ran `restart.stableAfterMs`
+ *   counts as healthy again. After `restart.maxQuickFailures` failures in a row, each sooner than
+ *   that, the group gives up: `fatal` resolves, and the caller stops the others and exits non-zero
+ *   so the orchestrator sees it.
+ * - `stop()` asks every process to drain (the same as its own SIGTERM), waits up to
+ *   `shutdown.drainTimeoutMs` plus `stopMarginMs`, then kills the stragglers with SIGKILL (their
+ *   uncommitted offsets are read again, as after any crash).
+ * - A worker process whose primary disappears drains and exits by itself (see worker-process.ts).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatedRegistry, labelProcess } from '../observability/aggregate-metrics.js';
+import { startHttpServer, type HttpServer } from '../observability/http-server.js';
+import { fromWorkerProcessSchema, metricsAsJson, type MetricJson, type Readiness, type ToWorkerProcess } from './process-group-messages.js';
+
+export interface RestartPolicy {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** A process that ran this long before it died counts as a fresh failure, not one in a row. */
+  stableAfterMs: number;
+  /** Failures in a row (each within stableAfterMs of its start) after which the group gives up. */
+  maxQuickFailures: number;
+}
+
+export const defaultRestartPolicy: RestartPolicy = { initialDelayMs: 1000, maxDelayMs: 30_000, stableAfterMs: 60_000, maxQuickFailures: 5 };
+
+export interface ProcessGroupOptions {
+  /** The module each worker process runs, with `args` and then its slot number ("1".."N"). */
+  workerModule: string;
+  args: readonly string[];
+  processes: number;
+  http: { host: string; port: number };
+  drainTimeoutMs: number;
+  logger: Logger;
+  restart?: RestartPolicy;
+  /** Added to drainTimeoutMs before stragglers are killed. Default 5 s. */
+  stopMarginMs?: number;
+  /** How long a scrape waits for a worker process's metrics; a late one is left out. Default 2 s. */
+  scrapeTimeoutMs?: number;
+  /**
+   * This process's own metrics (for instance of an ingest gateway it runs), served with the
+   * worker processes' ones; Node.js and process metrics are added to it. Default: a new registry.
+   */
+  ownMetrics?: Registry;
+}
+
+export interface RunningProcessGroup {
+  http: HttpServer;
+  /** Process ids by slot; 0 while a slot is between a death and its restart. For logs and tests. */
+  pids(): number[];
+  /** Resolves when the group cannot go on (a process keeps failing). The caller should stop(). */
+  fatal: Promise<Error>;
+  /** Drains every worker process; resolves when all exited 0, rejects naming the ones that did not. */
+  stop(): Promise<void>;
+  /** Kills every worker process at once (SIGKILL), for a second Ctrl-C. */
+  kill(): void;
+}
+
+interface Slot {
+  index: number;
+  child: ChildProcess | null;
+  startedAt: number;
+  /** null until the process reported that it started; then what its /readyz waits for. */
+  waiting: string[] | null;
+  /** Its lanes that are stalled, and the ones an operator paused, as its /readyz last said. */
+  stalled: Readiness['stalled'];
+  paused: string[];
+  quickFailures: number;
+  restartTimer: NodeJS.Timeout | null;
+  /** Exit code (or signal) of the last exit, for stop()'s verdict. */
+  lastExit: string | null;
+}
+
+const DEFAULT_STOP_MARGIN_MS = 5000;
+
+const exitOf = (child: ChildProcess): Promise<void> =>
+  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+
+export async function startProcessGroup(options: ProcessGroupOptions): Promise<RunningProcessGroup> {
+  const { logger } = options;
+  const restart = options.restart ?? defaultRestartPolicy;
+  const scrapeTimeoutMs = options.scrapeTimeoutMs ?? 2000;
+  const slots: Slot[] = Array.from({ length: options.processes }, (_, index) => ({ index: index + 1, child: null, startedAt: 0, waiting: null, stalled: [], paused: [], quickFailures: 0, restartTimer: null, lastExit: null }));
+  let stopping = false;
+  let reportFatal: (error: Error) => void = () => undefined;
+  const fatal = new Promise<Error>((resolve) => {
+    reportFatal = resolve;
+  });
+
+  let nextRequest = 0;
+  const pending = new Map<number, (metrics: MetricJson[] | null) => void>();
+
+  const send = (slot: Slot, message: ToWorkerProcess): boolean => {
+    const child = slot.child;
+    if (child === null || !child.connected) return false;
+    try {
+      child.send(message);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  const spawn = (slot: Slot): void => {
+    slot.restartTimer = null;
+    const child = fork(options.workerModule, [...options.args, String(slot.index)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    slot.child = child;
+    slot.startedAt = Date.now();
+    slot.waiting = null;
+    slot.stalled = [];
+    slot.paused = [];
+    logger.info({ process: slot.index, pid: child.pid }, 'Worker process started.');
+    child.on('message', (raw: unknown) => {
+      const parsed = fromWorkerProcessSchema.safeParse(raw);
+      if (!parsed.success) return;
+      const message = parsed.data;
+      if (message.type === 'readiness') {
+        slot.waiting = message.ready ? [] : message.waiting.length > 0 ? message.waiting : ['not ready'];
+        slot.stalled = message.stalled;
+        slot.paused = message.paused;
+      } else {
+        pending.get(message.id)?.(message.metrics);
+      }
+    });
+    // An IPC channel error (the process died mid-send) shows up as its exit too.
+    child.on('error', (error) => logger.warn({ process: slot.index, err: error }, 'Worker process channel error.'));
+    child.once('exit', (code, signal) => {
+      if (slot.child === child) slot.child = null;
+      slot.waiting = null;
+      slot.lastExit = signal ?? String(code);
+      if (stopping) return;
+      const ranMs = Date.now() - slot.startedAt;
+      slot.quickFailures = ranMs < restart.stableAfterMs ? slot.quickFailures + 1 : 1;
+      if (slot.quickFailures > restart.maxQuickFailures) {
+        logger.error({ process: slot.index, pid: child.pid, code, signal, failures: slot.quickFailures - 1 }, 'Worker process keeps failing; giving up on the group.');
+        reportFatal(new Error(`worker process ${slot.index} failed ${slot.quickFailures - 1} times in a row, each within ${restart.stableAfterMs} ms of its start`));
+        return;
+      }
+      const delayMs = Math.min(restart.maxDelayMs, restart.initialDelayMs * 2 ** (slot.quickFailures - 1));
+      logger.error({ process: slot.index, pid: child.pid, code, signal, ranMs, restartInMs: delayMs }, 'Worker process exited unexpectedly; restarting it.');
+      slot.restartTimer = setTimeout(() => spawn(slot), delayMs);
+    });
+  };
+
+  /** One process's metrics, or null when it did not answer in time. */
+  const collect = (slot: Slot): Promise<MetricJson[] | null> => {
+    const id = nextRequest++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(null), scrapeTimeoutMs);
+      const finish = (metrics: MetricJson[] | null): void => {
+        clearTimeout(timer);
+        pending.delete(id);
+        resolve(metrics);
+      };
+      pending.set(id, finish);
+      if (!send(slot, { type: 'collect-metrics', id })) finish(null);
+    });
+  };
+
+  // The primary's own Node.js and process metrics join the sums (CPU, memory of the deployment).
+  const own = options.ownMetrics ?? new Registry();
+  collectDefaultMetrics({ register: own });
+  const registry = new AggregatedRegistry(async () => {
+    const started = slots.filter((slot) => slot.waiting !== null);
+    const answers = await Promise.all(started.map(async (slot) => ({ slot, metrics: await collect(slot) })));
+    const gathered = [await metricsAsJson(own)];
+    for (const { slot, metrics } of answers) if (metrics !== null) gathered.push(labelProcess(metrics, String(slot.index)));
+    return gathered;
+  });
+
+  const http = await startHttpServer({
+    host: options.http.host,
+    port: options.http.port,
+    registry,
+    // Each process's lanes, named `process N: tenant/destination` (every process runs every lane).
+    health: {
+      notReady: () => slots.flatMap((slot) => (slot.waiting === null ? [`process ${slot.index}: starting`] : slot.waiting.map((what) => `process ${slot.index}: ${what}`))),
+      stalled: () => slots.flatMap((slot) => slot.stalled.map((stall) => ({ ...stall, lane: `process ${slot.index}: ${stall.lane}` }))),
+      paused: () => slots.flatMap((slot) => slot.paused.map((lane) => `process ${slot.index}: ${lane}`)),
+    },
+  });
+  for (const slot of slots) spawn(slot);
+  logger.info({ processes: options.processes, http: http.url }, 'Worker processes started.');
+
+  let stopped: Promise<void> | undefined;
+  return {
+    http,
+    pids: () => slots.map((slot) => slot.child?.pid ?? 0),
+    fatal,
+    kill() {
+      stopping = true;
+      for (const slot of slots) {
+        if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
+        slot.child?.kill('SIGKILL');
+      }
+    },
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        const deadlineMs = options.drainTimeoutMs + (options.stopMarginMs ?? DEFAULT_STOP_MARGIN_MS);
+        logger.info({ deadlineMs }, 'Draining worker processes.');
+        const running: Array<{ slot: Slot; child: ChildProcess }> = [];
+        for (const slot of slots) {
+          if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
+          slot.restartTimer = null;
+          if (slot.child === null) continue;
+          running.push({ slot, child: slot.child });
+          if (!send(slot, { type: 'stop' })) slot.child.kill('SIGTERM');
+        }
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((resolve) => {
+          timer = setTimeout(() => resolve('late'), deadlineMs);
+        });
+        const outcome = await Promise.race([Promise.all(running.map(({ child }) => exitOf(child))), late]);
+        clearTimeout(timer);
+        const killed: number[] = [];
+        if (outcome === 'late') {
+          for (const { slot, child } of running) {
+            if (child.exitCode !== null || child.signalCode !== null) continue;
+            killed.push(slot.index);
+            child.kill('SIGKILL');
+          }
+          logger.error({ processes: killed, deadlineMs }, 'Worker processes did not drain in time; killed them.');
+          await Promise.all(running.map(({ child }) => exitOf(child)));
+        }
+        await http.close();
+        const failed = running.filter(({ slot }) => slot.lastExit !== '0').map(({ slot }) => `process ${slot.index} (${slot.lastExit ?? 'unknown'})`);
+        if (failed.length > 0) throw new Error(`worker processes did not drain cleanly: ${failed.join(', ')}`);
+        logger.info('Worker processes stopped.');
+      })();
+      return stopped;
+    },
+  };
+}
