@@ -66,6 +66,13 @@ program
   .addHelpText('after', exitCodesHelp('the worker stopped after a failure (a lane or a worker process failed for good, or a second signal cut the drain short); restart it', 'drained and stopped on SIGTERM or SIGINT'))
   .action(
     commandAction(async (options: { config: string; processes: number }) => {
+      if (options.processes <= 1) {
+        // The young generation is sized from the budget and can only be set at start: start again with it.
+        const { dieWithLauncher, relaunchWithWorkerFlags } = await import('./v8-heap.js');
+        dieWithLauncher();
+        const code = await relaunchWithWorkerFlags(options.config);
+        if (code !== null) process.exit(code);
+      }
       const { runWorkerCommand } = await import('./run-worker.js');
       await runWorkerCommand(options);
     }),

@@ -14,6 +14,7 @@ import { createTenantsLoader } from '../worker/reload-tenants.js';
 import { startGatewayBesideWorker } from './ingest.js';
 import { exitCode, failWithProblems } from './run-action.js';
 import { onReloadSignal } from './reload-signal.js';
+import { applyHeapGrowth, workerNodeFlags } from './v8-heap.js';
 import { onShutdownSignal } from './shutdown-signal.js';
 import { version } from './version.js';
 
@@ -49,6 +50,7 @@ export async function runWorkerCommand(options: RunOptions): Promise<void> {
   logger.info({ version, config: options.config, tenants, processes: options.processes }, 'Starting terra-fanout.');
   const { drainTimeoutMs } = deployment.worker.shutdown;
   if (options.processes <= 1) {
+    applyHeapGrowth();
     const worker = await startWorker(deployment, { logger, loadTenants: createTenantsLoader(options.config, deployment.worker, logger) });
     onReloadSignal((reason) => worker.reload(reason));
     // With `ingest.enabled`, the ingest gateway runs beside the lanes; both drain in parallel on SIGTERM.
@@ -67,6 +69,7 @@ export async function runWorkerCommand(options: RunOptions): Promise<void> {
   const group = await startProcessGroup({
     workerModule: fileURLToPath(new URL('./worker-process.js', import.meta.url)),
     args: [options.config],
+    execArgv: [...workerNodeFlags(deployment.worker.budgets.processInFlightBytes), ...process.execArgv],
     processes: options.processes,
     http: deployment.worker.http,
     drainTimeoutMs,

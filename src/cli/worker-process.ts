@@ -11,6 +11,7 @@
 import { createLogger } from '../observability/logger.js';
 import { createTenantsLoader } from '../worker/reload-tenants.js';
 import { startWorker, type RunningWorker } from '../worker/worker.js';
+import { applyHeapGrowth } from './v8-heap.js';
 import { metricsAsJson, readinessSchema, toWorkerProcessSchema, type FromWorkerProcess, type Readiness } from '../worker/process-group-messages.js';
 
 /** The lists of a /readyz body (its status code says whether it is ready). */
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
   const deployment = await loadDeployment(config);
   const logger = createLogger(deployment.worker.log.level).child({ process: Number(slot) });
   const worker = { ...deployment.worker, http: { host: '127.0.0.1', port: 0 } };
+  applyHeapGrowth();
   // Reloads come from its own tenants-folder watcher and from SIGHUP, which the primary passes on.
   const running = await startWorker({ ...deployment, worker }, { logger, loadTenants: createTenantsLoader(config, deployment.worker, logger) });
   onReloadSignal((reason) => running.reload(reason));

@@ -36,6 +36,8 @@ export interface ProcessGroupOptions {
   /** The module each worker process runs, with `args` and then its slot number ("1".."N"). */
   workerModule: string;
   args: readonly string[];
+  /** Node flags for each worker process (default: this process's own). */
+  execArgv?: readonly string[];
   processes: number;
   http: { host: string; port: number };
   drainTimeoutMs: number;
@@ -111,7 +113,11 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
 
   const spawn = (slot: Slot): void => {
     slot.restartTimer = null;
-    const child = fork(options.workerModule, [...options.args, String(slot.index)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const child = fork(options.workerModule, [...options.args, String(slot.index)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+      ...(options.execArgv === undefined ? {} : { execArgv: [...options.execArgv] }),
+    });
     slot.child = child;
     slot.startedAt = Date.now();
     slot.waiting = null;

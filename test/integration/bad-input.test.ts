@@ -159,14 +159,15 @@ describe('bad input through the worker', () => {
     assert.ok(kinds.length >= 60, `${kinds.length} kinds`);
     assert.equal(new Set(kinds.map(({ kind }) => kind)).size, kinds.length, 'kinds are unique');
 
-    const sign = (value: Buffer | null): Record<string, string> => (value === null ? {} : { 'terra-signature': computeTerraSignature(value, secret, nowSeconds) });
+    // Signed when it was produced, as Terra (through the ingest gateway) signs: a lane checks the signature's time against the Kafka timestamp.
+    const sign = (value: Buffer | null, atMs = nowSeconds * 1000): Record<string, string> => (value === null ? {} : { 'terra-signature': computeTerraSignature(value, secret, Math.floor(atMs / 1000)) });
     const messages: Message[] = [];
     const goodUsers: string[] = [];
     kinds.forEach((input, index) => {
       messages.push({
         key: input.kind,
         value: input.value,
-        headers: input.unsigned === true ? {} : (input.headers ?? sign(input.value)),
+        headers: input.unsigned === true ? {} : (input.headers ?? sign(input.value, input.timestampMs)),
         ...(input.timestampMs === undefined ? {} : { timestamp: String(input.timestampMs) }),
       });
       // The good event right after it, same key, so same partition: the lane must get past the bad one.
