@@ -58,6 +58,12 @@ async function loadTargets(): Promise<Array<{ name: string; start: () => Promise
 async function runTargets(brokers: string[], topic: string, avg: number): Promise<void> {
   console.log(`targets: one lane into each connector's local server (${machineLoad()})`);
   const only = process.env['BENCH_TARGETS']?.split(',').map((name) => name.trim());
+  // The engine-only lane, measured here too, so that each connector's own cost per record (on top
+  // of the lane) comes from the same run.
+  const engineEvents = Math.min(count, Number(process.env['BENCH_TARGET_EVENTS'] ?? 20_000));
+  const engine = await laneRun({ brokers, topic, expected: engineEvents, destinations: [{ name: 'discard', type: 'discard', batch: { maxRecords: 1000, lingerMs: 50 }, config: {} }] });
+  const engineCpu = engine.cpuMicros / Math.max(1, engine.delivered);
+  console.log(`  ${'lane -> discard (the engine alone)'.padEnd(44)} ${fmt(engineCpu, 1).padStart(7)} µs CPU/rec  ${fmt(engine.delivered / engine.seconds).padStart(8)} rec/s  (${fmt(engineEvents)} events)`);
   for (const { name, start } of await loadTargets()) {
     if (only !== undefined && !only.includes(name)) continue;
     let target: BenchTarget;
@@ -72,8 +78,9 @@ async function runTargets(brokers: string[], topic: string, avg: number): Promis
       const batch = { maxRecords: 1000, lingerMs: 50, ...target.destination.batch };
       const lane = await laneRun({ brokers, topic, expected: targetCount, destinations: [{ name: 'target', ...target.destination, batch }] });
       const held = target.count === undefined ? '' : `  holds ${fmt(await target.count())}`;
+      const cpu = lane.cpuMicros / Math.max(1, lane.delivered);
       console.log(
-        `  ${target.label.padEnd(44)} ${fmt(lane.cpuMicros / lane.delivered, 1).padStart(7)} µs CPU/rec  ${fmt(lane.delivered / lane.seconds).padStart(8)} rec/s  (${fmt(targetCount)} events)  ${fmt((avg * lane.delivered) / MiB / lane.seconds, 1)} MB/s  peak RSS ${fmt(lane.rss / MiB)} MiB${held}`,
+        `  ${target.label.padEnd(44)} ${fmt(cpu, 1).padStart(7)} µs CPU/rec (connector ${cpu - engineCpu >= 0 ? '+' : ''}${fmt(cpu - engineCpu, 1)})  ${fmt(lane.delivered / lane.seconds).padStart(8)} rec/s  (${fmt(targetCount)} events)  ${fmt((avg * lane.delivered) / MiB / lane.seconds, 1)} MB/s  peak RSS ${fmt(lane.rss / MiB)} MiB${held}  ${machineLoad()}`,
       );
     } finally {
       await target.stop();

@@ -42,19 +42,19 @@ export const claimCheckConfigSchema = z
 
 export type ClaimCheckConfig = z.infer<typeof claimCheckConfigSchema>;
 
-function portFor(config: ClaimCheckConfig, context: ConnectorContext): { port: ObjectStorePort; prefix: string | undefined } {
+function portFor(config: ClaimCheckConfig, context: ConnectorContext): { port: ObjectStorePort; prefix: string | undefined; timeoutMs: number } {
   switch (config.type) {
     case 's3':
-      return { port: s3Connector.createClient(config.config, context), prefix: config.config.prefix };
+      return { port: s3Connector.createClient(config.config, context), prefix: config.config.prefix, timeoutMs: config.config.timeoutMs };
     case 'gcs':
-      return { port: gcsConnector.createClient(config.config, context), prefix: config.config.prefix };
+      return { port: gcsConnector.createClient(config.config, context), prefix: config.config.prefix, timeoutMs: config.config.timeoutMs };
     case 'azure_blob':
-      return { port: azureBlobConnector.createClient(config.config, context), prefix: config.config.prefix };
+      return { port: azureBlobConnector.createClient(config.config, context), prefix: config.config.prefix, timeoutMs: config.config.timeoutMs };
   }
 }
 
 /** Builds the claim check a queue destination hands its pointer bodies to. No I/O until used. */
 export function createClaimCheck(config: ClaimCheckConfig, context: ConnectorContext): ClaimCheck {
-  const { port, prefix } = portFor(config, context);
-  return createObjectStoreClaimCheck(port, { prefix, expiresInSeconds: config.expiresInSeconds });
+  const { port, prefix, timeoutMs } = portFor(config, context);
+  return createObjectStoreClaimCheck(port, { prefix, expiresInSeconds: config.expiresInSeconds, timeoutMs });
 }

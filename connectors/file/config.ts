@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { strictObject } from '../../src/config/strict-object.js';
+import { timeoutMsField } from '../shared/timeout-field.js';
 import { keyPrefixSchema, keyTemplateSchema } from '../shared/object-key.js';
 
 /** The `config:` block of a `type: file` destination. */
@@ -16,6 +17,9 @@ export const fileConfigSchema = strictObject({
         'true: fsync each file and its folder before the record counts as written (survives power loss). false: the rename is still atomic for readers and safe across a process crash, and writes are much faster, but an operating-system crash can lose the last writes.',
       examples: [true, false],
     }),
+  timeoutMs: timeoutMsField(
+    'Longest time writing one batch of files (or the start-up probe) may take. On a file system that stops answering (a hung network mount) the batch fails as destination_timeout (retried) and none of its files is renamed into place later.', 30_000,
+  ),
   prefix: keyPrefixSchema.optional(),
   keyTemplate: keyTemplateSchema.optional(),
   unit: z

@@ -1,13 +1,10 @@
 import type { ConnectorContext, Destination, RecordOutcome } from '../../src/connector/contract.js';
 import { FanoutError, type ErrorCode } from '../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../src/records/record.js';
-import { sendInKeyOrder } from '../shared/ordered-send.js';
-import type { FilePort } from './client.js';
+import { deadlineError } from '../shared/call-deadline.js';
+import { OUTSIDE_DIRECTORY, type FilePort, type FileSystemFailure, type FileWriteResult } from './client.js';
 import type { FileConfig } from './config.js';
 import { encodeFileWrite, type FileWrite } from './encode.js';
-
-/** How many files are written at the same time; writes to the same path stay in batch order. */
-const PARALLEL_WRITES = 8;
 
 const codeByErrno: Readonly<Record<string, { code: ErrorCode; what: string }>> = {
   EACCES: { code: 'destination_auth_failed', what: 'permission denied' },
@@ -38,7 +35,14 @@ export function classifyFileError(error: unknown, directory: string): FanoutErro
   return new FanoutError(code, `Cannot write to directory ${directory}: ${what} (${errno}).`, { detail: { errno }, cause: error });
 }
 
-type PlannedWrite = { ok: true; write: FileWrite } | { ok: false; error: FanoutError };
+/** The catalogue error of a file the port could not write. */
+function classifyFailure(failure: FileSystemFailure, directory: string): FanoutError {
+  if (failure.code === OUTSIDE_DIRECTORY) return new FanoutError('destination_misconfigured', failure.message);
+  const error = classifyFileError(Object.assign(new Error(failure.message), { code: failure.code }), directory);
+  if (!failure.heldBack) return error;
+  const detail = { heldBack: true, blockedBy: error.code };
+  return new FanoutError(error.code, `Not written: an earlier record with the same file path failed (${error.code}).`, error.retryAfterMs === undefined ? { detail } : { detail, retryAfterMs: error.retryAfterMs });
+}
 
 class FileDestination implements Destination {
   constructor(
@@ -51,37 +55,52 @@ class FileDestination implements Destination {
     try {
       await this.client.probe();
     } catch (error) {
-      throw classifyFileError(error, this.config.directory);
+      throw deadlineError(error, `Directory ${this.config.directory}`) ?? classifyFileError(error, this.config.directory);
     }
   }
 
+  /**
+   * One call to the port for the whole batch (files written in batch order, so writes to one path
+   * keep their order); per-record outcomes. Within timeoutMs: past it every record of the batch
+   * fails as destination_timeout and none of them is renamed into place later.
+   */
   async send(batch: readonly TerraRecord[], signal: AbortSignal): Promise<RecordOutcome[]> {
-    const planned = batch.map((record) => this.plan(record));
-    return sendInKeyOrder(
-      planned,
-      { keyOf: (item, index) => (item.ok ? item.write.key : `#unplanned-${index}`), concurrency: PARALLEL_WRITES, signal },
-      async (item) => {
-        if (!item.ok) return { ok: false, error: item.error };
-        try {
-          await this.client.writeAtomic(item.write.key, item.write.body);
-          return { ok: true };
-        } catch (error) {
-          return { ok: false, error: classifyFileError(error, this.config.directory) };
-        }
-      },
-    );
-  }
-
-  async close(): Promise<void> {
-    // Nothing is held open between writes.
-  }
-
-  private plan(record: TerraRecord): PlannedWrite {
-    try {
-      return { ok: true, write: encodeFileWrite(this.config, record, { tenant: this.context.tenant }) };
-    } catch (error) {
-      return { ok: false, error: classifyFileError(error, this.config.directory) };
+    const outcomes: RecordOutcome[] = new Array<RecordOutcome>(batch.length);
+    const writes: FileWrite[] = [];
+    const positions: number[] = [];
+    for (let index = 0; index < batch.length; index += 1) {
+      const record = batch[index];
+      if (record === undefined) continue;
+      try {
+        writes.push(encodeFileWrite(this.config, record, { tenant: this.context.tenant }));
+        positions.push(index);
+      } catch (error) {
+        outcomes[index] = { ok: false, error: classifyFileError(error, this.config.directory) };
+      }
     }
+    if (writes.length === 0) return outcomes;
+    if (signal.aborted) {
+      const error = new FanoutError('destination_unavailable', 'Not written: the worker is shutting down.', { detail: { shutdown: true } });
+      for (const index of positions) outcomes[index] = { ok: false, error };
+      return outcomes;
+    }
+    let results: FileWriteResult[];
+    try {
+      results = await this.client.writeBatch(writes, signal);
+    } catch (thrown) {
+      const error = deadlineError(thrown, `Directory ${this.config.directory}`) ?? classifyFileError(thrown, this.config.directory);
+      for (const index of positions) outcomes[index] = { ok: false, error };
+      return outcomes;
+    }
+    positions.forEach((index, position) => {
+      const result = results[position];
+      outcomes[index] = result === undefined ? { ok: false, error: new FanoutError('internal_error', 'The file port gave fewer results than writes.') } : result.ok ? { ok: true } : { ok: false, error: classifyFailure(result.error, this.config.directory) };
+    });
+    return outcomes;
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
   }
 }
 

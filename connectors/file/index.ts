@@ -14,7 +14,7 @@ export const fileConnector: ConnectorDefinition<FileConfig, FilePort> = {
   unit: (config) => config.unit,
   formats: ['terra', 'fhir', 'fit'],
   locate: (config, record, tenant) => fileKey(config, record, { tenant }),
-  createClient: (config) => createFileClient(config.directory, { fsync: config.fsync }),
+  createClient: (config) => createFileClient(config.directory, { fsync: config.fsync, timeoutMs: config.timeoutMs }),
   createDestination: (config, client, context) => createFileDestination(config, client, context),
   contract: {
     exampleConfig: (workdir) => fileConfigSchema.parse({ directory: join(workdir, 'file-destination') }),

@@ -20,13 +20,22 @@ export function createMemoryFilePort(): MemoryPort<FilePort> {
 
   return {
     client: {
-      async writeAtomic(key, body) {
-        failIfBroken();
-        files.set(key, Buffer.from(body));
+      async writeBatch(writes) {
+        return writes.map((write) => {
+          try {
+            failIfBroken();
+          } catch (error) {
+            const code = error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : 'EIO';
+            return { ok: false as const, error: { code, message: String(error), heldBack: false } };
+          }
+          files.set(write.key, Buffer.from(write.body));
+          return { ok: true as const };
+        });
       },
       async probe() {
         failIfBroken();
       },
+      async close() {},
     },
     stored: () => files,
     breakWith(mode) {

@@ -1,6 +1,7 @@
 import type { ConnectorContext, Destination, RecordOutcome } from '../../src/connector/contract.js';
 import { FanoutError, type ErrorCode } from '../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../src/records/record.js';
+import { deadlineError, withDeadline } from '../shared/call-deadline.js';
 import { classifyNetworkError } from '../shared/http-errors.js';
 import type { FirestorePort } from './client.js';
 import type { FirestoreConfig } from './config.js';
@@ -32,52 +33,6 @@ const grpcStatusNames: readonly string[] = [
   'DATA_LOSS',
   'UNAUTHENTICATED',
 ];
-
-/** Raised by withinDeadline when timeoutMs passed first. */
-class DeadlineExceeded extends Error {
-  constructor(readonly timeoutMs: number) {
-    super(`no answer within ${timeoutMs} ms`);
-  }
-}
-
-/** Raised by withinDeadline when the send's shutdown signal aborted first. */
-class ShutdownAbort extends Error {}
-
-/**
- * Waits for `work` until `timeoutMs` passes or `signal` aborts, whichever comes first. The SDK
- * call cannot be cancelled: when we stop waiting it goes on (and may still land, which is safe:
- * writes are idempotent by path, and newest-wins compares timestamps inside its transaction).
- */
-function withinDeadline<T>(work: Promise<T>, timeoutMs: number, signal: AbortSignal): Promise<T> {
-  work.catch(() => undefined); // an abandoned call must not become an unhandled rejection
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new ShutdownAbort('aborted at shutdown'));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      reject(new DeadlineExceeded(timeoutMs));
-    }, timeoutMs);
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
 
 export interface FirestoreClassifyOptions {
   /** Names the database in messages, e.g. `Firestore database (default) of project acme`. */
@@ -150,12 +105,8 @@ const FILE_ERRNOS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR']);
 export function classifyFirestoreError(error: unknown, options: FirestoreClassifyOptions): FanoutError {
   const { target } = options;
   if (error instanceof FanoutError) return error;
-  if (error instanceof DeadlineExceeded) {
-    return new FanoutError('destination_timeout', `${target} did not finish the write within timeoutMs (${error.timeoutMs} ms).`, { detail: { timeoutMs: error.timeoutMs } });
-  }
-  if (error instanceof ShutdownAbort) {
-    return new FanoutError('destination_unavailable', `Stopped waiting for ${target}: the worker is shutting down.`, { detail: { shutdown: true } });
-  }
+  const abandoned = deadlineError(error, target);
+  if (abandoned !== undefined) return abandoned;
   const code = grpcCode(error);
   if (code !== undefined) return fromGrpc(code, error, target);
 
@@ -322,7 +273,7 @@ class FirestoreDestination implements Destination {
     if (this.closed) return;
     this.closed = true;
     try {
-      await withinDeadline(this.client.close(), CLOSE_WAIT_MS, new AbortController().signal);
+      await withDeadline(CLOSE_WAIT_MS, undefined, (deadline) => deadline.within(this.client.close(), 'close'));
     } catch (error) {
       this.context.logger.warn({ err: this.classify(error) }, 'The Firestore client did not close in time; abandoning its calls.');
     }
@@ -350,7 +301,9 @@ class FirestoreDestination implements Destination {
   /** Resolves with one flag per write (true written, false kept a newer stored copy). */
   private write(writes: readonly DocumentWrite[], signal: AbortSignal): Promise<boolean[]> {
     const work = this.config.newestWins ? this.client.commitNewest(writes) : this.client.commit(writes).then(() => writes.map(() => true));
-    return withinDeadline(work, this.config.timeoutMs, signal);
+    // The SDK call cannot be cancelled: when we stop waiting it goes on (and may still land, which
+    // is safe: writes are idempotent by path, and newest-wins compares timestamps in its transaction).
+    return withDeadline(this.config.timeoutMs, signal, (deadline) => deadline.within(work, 'commit'));
   }
 
   private classify(error: unknown): FanoutError {

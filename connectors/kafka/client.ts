@@ -1,6 +1,7 @@
 import { CompressionTypes, Kafka, Partitioners, type KafkaConfig, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { kafkaClientConfig } from '../../src/kafka/kafka-client.js';
+import { closeWithin, withDeadline } from '../shared/call-deadline.js';
 import type { KafkaOutConfig } from './config.js';
 import type { KafkaOutMessage } from './encode.js';
 
@@ -10,10 +11,11 @@ export interface KafkaOutPort {
    * Appends `messages` to `topic` in the given order, with acks=all. Messages with the same key go
    * to the same partition. Resolves once every message is acknowledged. Rejects with the kafkajs
    * error otherwise; some of the messages may have been written (other partitions), so a retry
-   * can duplicate them, never reorder them.
+   * can duplicate them, never reorder them. Bounded by timeoutMs (DeadlineExceeded) and `signal`
+   * (ShutdownAbort); a producer whose send was abandoned is retired and replaced.
    */
-  produce(topic: string, messages: readonly KafkaOutMessage[]): Promise<void>;
-  /** Disconnects the producer. Safe to call more than once. */
+  produce(topic: string, messages: readonly KafkaOutMessage[], signal?: AbortSignal): Promise<void>;
+  /** Disconnects the producer, waiting at most CLOSE_GRACE_MS. Safe to call more than once. */
   close(): Promise<void>;
 }
 
@@ -162,42 +164,55 @@ export function createKafkaOutClient(config: KafkaOutConfig, logger: Logger): Ka
   };
 
   return {
-    async produce(topic, messages) {
-      let pending = current();
-      let holder = await pending;
-      // Another send may have retired this producer while we waited; it is disconnected once idle.
-      while (holder.retired) {
-        pending = current();
-        holder = await pending;
-      }
-      holder.inFlight += 1;
-      try {
-        await holder.producer.send({
+    produce(topic, messages, signal) {
+      return withDeadline(config.timeoutMs, signal, async (deadline) => {
+        let pending = current();
+        let holder = await deadline.within(pending, 'connect the producer');
+        // Another send may have retired this producer while we waited; it is disconnected once idle.
+        while (holder.retired) {
+          pending = current();
+          holder = await deadline.within(pending, 'connect the producer');
+        }
+        const sending = holder.producer.send({
           topic,
           acks: -1,
           compression,
           timeout: config.requestTimeoutMs,
           messages: messages.map((message) => ({ key: message.key, value: message.value, headers: message.headers })),
         });
-      } catch (error) {
-        if ((holder.idempotent || producerStateLost(error)) && !holder.retired) {
-          holder.retired = true;
-          if (connecting === pending) connecting = undefined;
+        // An abandoned send is not cancelled (kafkajs cannot): the holder counts it until it ends.
+        const sender = holder;
+        sender.inFlight += 1;
+        void sending
+          .catch(() => undefined)
+          .finally(() => {
+            sender.inFlight -= 1;
+            releaseIfRetired(sender);
+          });
+        try {
+          await deadline.within(sending, 'acknowledgement');
+        } catch (error) {
+          if ((sender.idempotent || producerStateLost(error) || deadline.over) && !sender.retired) {
+            sender.retired = true;
+            if (connecting === pending) connecting = undefined;
+          }
+          throw error;
         }
-        throw error;
-      } finally {
-        holder.inFlight -= 1;
-        releaseIfRetired(holder);
-      }
+      });
     },
-    async close() {
+    close() {
       const pending = connecting;
       connecting = undefined;
-      if (pending === undefined) return;
-      const holder = await pending.catch(() => undefined);
-      if (holder === undefined) return;
-      holder.retired = true;
-      await holder.producer.disconnect();
+      if (pending === undefined) return Promise.resolve();
+      return closeWithin(
+        async () => {
+          const holder = await pending.catch(() => undefined);
+          if (holder === undefined) return;
+          holder.retired = true;
+          await holder.producer.disconnect();
+        },
+        () => undefined,
+      );
     },
   };
 }

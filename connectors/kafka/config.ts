@@ -80,6 +80,10 @@ export const kafkaOutConfigSchema = strictObject({
     .meta({ description: 'Ask the broker to create a missing topic (works when the broker has auto.create.topics.enable). false: a missing topic is destination_not_found.', examples: [true] }),
   connectionTimeoutMs: milliseconds('How long to wait for a broker connection.', 3000),
   requestTimeoutMs: milliseconds('How long to wait for a broker to acknowledge a produce request (acks=all).', 30000),
+  timeoutMs: milliseconds(
+    "Longest time one send may take in all: connecting the producer, kafkajs's own retries and the acknowledgement of every message. Past it the records fail as destination_timeout (retried) and the producer is replaced, never reused (a message may then arrive twice: the destination is at-least-once).",
+    60000,
+  ),
 }).meta({ description: 'Settings of a Kafka destination: the cluster, topic, key and payload form. See connectors/kafka/README.md.' });
 
 export type KafkaOutConfig = z.infer<typeof kafkaOutConfigSchema>;

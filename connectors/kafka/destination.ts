@@ -1,6 +1,7 @@
 import type { ConnectorContext, Destination, RecordOutcome } from '../../src/connector/contract.js';
 import { FanoutError, toFanoutError, type ErrorCode } from '../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../src/records/record.js';
+import { deadlineError } from '../shared/call-deadline.js';
 import type { ClaimCheck } from '../shared/claim-check.js';
 import { encodePayload, type PayloadOptions } from '../shared/payload-mode.js';
 import { kafkaErrorFacts, type KafkaOutPort } from './client.js';
@@ -44,6 +45,8 @@ export interface KafkaErrorContext {
  */
 export function classifyKafkaError(error: unknown, context: KafkaErrorContext): FanoutError {
   if (error instanceof FanoutError) return error;
+  const abandoned = deadlineError(error, context.target);
+  if (abandoned !== undefined) return abandoned;
   const facts = kafkaErrorFacts(error);
   const has = (set: ReadonlySet<string>): string | undefined => facts.types.find((type) => set.has(type));
   const make = (code: ErrorCode, message: string, reason: string): FanoutError => new FanoutError(code, message, { detail: { kafka: reason }, cause: error });
@@ -301,6 +304,7 @@ class KafkaDestination implements Destination {
       await this.client.produce(
         topic,
         entries.flatMap((entry) => (entry.message === undefined ? [] : [entry.message])),
+        signal,
       );
       return undefined;
     } catch (error) {

@@ -23,6 +23,7 @@ import {
   type WriteError,
 } from 'mongodb';
 import type { Secret } from '../../src/config/secret.js';
+import { closeWithin, DeadlineExceeded, ShutdownAbort, withDeadline } from '../shared/call-deadline.js';
 import type { MongodbConfig } from './config.js';
 import { idKey, newerThanFilter, storedOrderingOf, type CollectionIndexes, type MongoId, type MongoWrite, type StoredOrdering } from './encode.js';
 
@@ -74,7 +75,11 @@ export type WriteResult =
   | { status: 'not_newer' }
   | { status: 'failed'; failure: MongoFailure };
 
-/** The calls the MongoDB destination makes. */
+/**
+ * The calls the MongoDB destination makes. Each call is bounded by the config's `timeoutMs` (a
+ * failure of kind `timeout` past it) and, where it takes one, ends at once when `signal` (the
+ * send's shutdown signal) aborts (kind `closed`).
+ */
 export interface MongoPort {
   /**
    * One unordered `bulkWrite` of newest-wins `replaceOne` upserts (filter: newerThanFilter) into
@@ -82,12 +87,15 @@ export interface MongoPort {
    * order. Rejects with MongoPortError only when the call as a whole failed (no server, network,
    * auth): then none of the writes is known to have landed.
    */
-  bulkReplace(collection: string, writes: readonly Omit<MongoWrite, 'collection'>[]): Promise<WriteResult[]>;
+  bulkReplace(collection: string, writes: readonly Omit<MongoWrite, 'collection'>[], signal?: AbortSignal): Promise<WriteResult[]>;
   /** The newest-wins fields of the stored documents with these `_id`s, in order (undefined: no such document). */
-  readOrdering(collection: string, ids: readonly MongoId[]): Promise<Array<StoredOrdering | undefined>>;
+  readOrdering(collection: string, ids: readonly MongoId[], signal?: AbortSignal): Promise<Array<StoredOrdering | undefined>>;
   /** createIndexes for one collection; an index that exists under another name counts as created. */
   createIndexes(plan: CollectionIndexes): Promise<void>;
-  /** Closes the pool. Safe to call more than once. */
+  /**
+   * Closes the pool: waits at most CLOSE_GRACE_MS for the driver to end its sessions politely, then
+   * closes every connection. Safe to call more than once.
+   */
   close(): Promise<void>;
 }
 
@@ -102,16 +110,23 @@ export interface MongoClientHooks {
   onCommandStarted?: (event: { commandName: string; command: Document }) => void;
 }
 
+/** A driver timeout capped by timeoutMs; 0 (the driver's "no limit") becomes timeoutMs. */
+function capped(ms: number, timeoutMs: number): number {
+  return ms === 0 ? timeoutMs : Math.min(ms, timeoutMs);
+}
+
 function driverOptions(config: MongodbConfig, hooks: MongoClientHooks): MongoClientOptions {
+  // The driver's own timeouts end a stuck call at about timeoutMs and close the connection it was
+  // waiting on; the port's deadline (withDeadline) is the bound whatever the driver does.
   const options: MongoClientOptions = {
     appName: 'terra-fanout',
     maxPoolSize: config.pool.maxSize,
     minPoolSize: config.pool.minSize,
     maxIdleTimeMS: config.pool.maxIdleTimeMs,
-    waitQueueTimeoutMS: config.pool.waitQueueTimeoutMs,
-    connectTimeoutMS: config.timeouts.connectMs,
-    serverSelectionTimeoutMS: config.timeouts.serverSelectionMs,
-    socketTimeoutMS: config.timeouts.socketMs,
+    waitQueueTimeoutMS: capped(config.pool.waitQueueTimeoutMs, config.timeoutMs),
+    connectTimeoutMS: capped(config.timeouts.connectMs, config.timeoutMs),
+    serverSelectionTimeoutMS: capped(config.timeouts.serverSelectionMs, config.timeoutMs),
+    socketTimeoutMS: capped(config.timeouts.socketMs, config.timeoutMs),
     retryWrites: true,
     writeConcern: {
       w: config.writeConcern.w,
@@ -174,6 +189,8 @@ function serverMessage(code: number | null, message: string): string {
 function toFailure(error: unknown, redact: (text: string) => string): MongoFailure {
   if (error instanceof MongoPortError) return error.failure;
   const base = { code: null, codeName: null, retryableLabel: false };
+  if (error instanceof DeadlineExceeded) return { ...base, kind: 'timeout', message: `no answer within timeoutMs (${error.timeoutMs} ms)`, retryableLabel: true };
+  if (error instanceof ShutdownAbort) return { ...base, kind: 'closed', message: 'the call was abandoned at shutdown' };
   const message = redact(error instanceof Error ? error.message : String(error));
   if (error instanceof MongoBulkWriteError && error.errorResponse instanceof Error) return toFailure(error.errorResponse, redact);
   if (error instanceof MongoNetworkTimeoutError || error instanceof MongoOperationTimeoutError) return { ...base, kind: 'timeout', message, retryableLabel: true };
@@ -267,11 +284,13 @@ export function createMongoClient(config: MongodbConfig, hooks: MongoClientHooks
     await connecting;
   };
 
-  const bulkReplace = async (collection: string, writes: readonly Omit<MongoWrite, 'collection'>[], isolated = false): Promise<WriteResult[]> => {
+  const bulkReplace = async (collection: string, writes: readonly Omit<MongoWrite, 'collection'>[], signal: AbortSignal | undefined, isolated = false): Promise<WriteResult[]> => {
     const operations: AnyBulkWriteOperation[] = writes.map((write) => ({ replaceOne: { filter: newerThanFilter(write), replacement: write.document, upsert: true } }));
     try {
-      await connected();
-      await db.collection(collection).bulkWrite(operations, { ordered: false });
+      await withDeadline(config.timeoutMs, signal, async (deadline) => {
+        await deadline.within(connected(), 'connecting');
+        await deadline.within(db.collection(collection).bulkWrite(operations, { ordered: false }), 'bulkWrite');
+      });
       return writes.map(() => ({ status: 'written' }));
     } catch (error) {
       if (error instanceof MongoBulkWriteError) {
@@ -283,15 +302,15 @@ export function createMongoClient(config: MongodbConfig, hooks: MongoClientHooks
       // buffer (RangeError) fails the whole call untouched. Set those aside and send the others.
       if (!isolated && (error instanceof MongoInvalidArgumentError || error instanceof RangeError || BSON.BSONError.isBSONError(error))) {
         const refused = operations.map((operation) => ('replaceOne' in operation ? unsendable(operation.replaceOne.filter, operation.replaceOne.replacement) : undefined));
-        if (refused.some((failure) => failure !== undefined)) return sendAllBut(collection, writes, refused);
+        if (refused.some((failure) => failure !== undefined)) return sendAllBut(collection, writes, refused, signal);
       }
       throw new MongoPortError(toFailure(error, redact));
     }
   };
 
-  const sendAllBut = async (collection: string, writes: readonly Omit<MongoWrite, 'collection'>[], refused: ReadonlyArray<MongoFailure | undefined>): Promise<WriteResult[]> => {
+  const sendAllBut = async (collection: string, writes: readonly Omit<MongoWrite, 'collection'>[], refused: ReadonlyArray<MongoFailure | undefined>, signal: AbortSignal | undefined): Promise<WriteResult[]> => {
     const sendable = writes.filter((_, index) => refused[index] === undefined);
-    const sent = sendable.length === 0 ? [] : await bulkReplace(collection, sendable, true);
+    const sent = sendable.length === 0 ? [] : await bulkReplace(collection, sendable, signal, true);
     let next = 0;
     return writes.map((_, index): WriteResult => {
       const failure = refused[index];
@@ -303,16 +322,15 @@ export function createMongoClient(config: MongodbConfig, hooks: MongoClientHooks
   };
 
   return {
-    bulkReplace: (collection, writes) => bulkReplace(collection, writes),
+    bulkReplace: (collection, writes, signal) => bulkReplace(collection, writes, signal),
 
-    async readOrdering(collection, ids) {
+    async readOrdering(collection, ids, signal) {
       try {
-        await connected();
         const filter: Document = { _id: { $in: [...ids] } };
-        const found = await db
-          .collection(collection)
-          .find(filter, { projection: { '_terra.ordering_timestamp': 1, '_terra.identity': 1 } })
-          .toArray();
+        const found = await withDeadline(config.timeoutMs, signal, async (deadline) => {
+          await deadline.within(connected(), 'connecting');
+          return deadline.within(db.collection(collection).find(filter, { projection: { '_terra.ordering_timestamp': 1, '_terra.identity': 1 } }).toArray(), 'find');
+        });
         // Keyed like idKey: the driver gives `_id` fields back in their stored order.
         const byId = new Map(found.map((document) => [JSON.stringify(document['_id']), storedOrderingOf(document)]));
         return ids.map((id) => byId.get(idKey(id)));
@@ -324,8 +342,10 @@ export function createMongoClient(config: MongodbConfig, hooks: MongoClientHooks
     async createIndexes(plan) {
       if (plan.indexes.length === 0) return;
       try {
-        await connected();
-        await db.collection(plan.collection).createIndexes(plan.indexes.map((index) => ({ key: { ...index.key } })));
+        await withDeadline(config.timeoutMs, undefined, async (deadline) => {
+          await deadline.within(connected(), 'connecting');
+          await deadline.within(db.collection(plan.collection).createIndexes(plan.indexes.map((index) => ({ key: { ...index.key } }))), 'createIndexes');
+        });
       } catch (error) {
         if (error instanceof MongoServerError && error.code === INDEX_OPTIONS_CONFLICT) return; // the same keys exist under another name
         throw new MongoPortError(toFailure(error, redact));
@@ -333,10 +353,25 @@ export function createMongoClient(config: MongodbConfig, hooks: MongoClientHooks
     },
 
     close() {
-      closed ??= client.close().catch(() => undefined);
+      closed ??= closeWithin(
+        () => client.close(),
+        () => closeTopology(client),
+      );
       return closed;
     },
   };
+}
+
+/**
+ * Closes every connection of the client at once, without the endSessions round trip that
+ * client.close() makes first (which a frozen server never answers). The driver keeps its topology
+ * out of its public types; it is looked up, not cast. A no-op once close() has finished.
+ */
+function closeTopology(client: MongoClient): void {
+  const topology: unknown = Reflect.get(client, 'topology');
+  if (typeof topology !== 'object' || topology === null) return;
+  const close: unknown = Reflect.get(topology, 'close');
+  if (typeof close === 'function') Reflect.apply(close, topology, []);
 }
 
 /**

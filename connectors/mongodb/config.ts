@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timeoutMsField } from '../shared/timeout-field.js';
 import { secretString } from '../../src/config/secret-schema.js';
 import { strictObject } from '../../src/config/strict-object.js';
 
@@ -134,8 +135,8 @@ const timeoutsSchema = strictObject({
     .min(0)
     .max(3_600_000)
     .default(60_000)
-    .meta({ description: 'Time allowed for an answer on an open connection before the write fails as a timeout (retried). Milliseconds; 0 waits forever.', examples: [60_000] }),
-}).meta({ description: 'Connection and answer timeouts.' });
+    .meta({ description: 'Time allowed for an answer on an open connection before the write fails as a timeout (retried). Milliseconds; 0: only timeoutMs bounds it.', examples: [60_000] }),
+}).meta({ description: 'Connection and answer timeouts of the driver, each capped by timeoutMs.' });
 
 const writeConcernSchema = strictObject({
   w: z
@@ -160,6 +161,9 @@ export const mongodbConfigSchema = strictObject({
   pool: poolSchema.default({ maxSize: 10, minSize: 0, maxIdleTimeMs: 0, waitQueueTimeoutMs: 0 }),
   timeouts: timeoutsSchema.default({ connectMs: 10_000, serverSelectionMs: 10_000, socketMs: 60_000 }),
   writeConcern: writeConcernSchema.default({ w: 'majority' }),
+  timeoutMs: timeoutMsField(
+    'Longest time one call may take: a bulk write of up to 500 documents, a read of stored versions, creating the indexes at start, with server selection, waiting for a connection and the answer included. A server that stops answering fails the writes as destination_timeout (retried) within this time; the driver closes the connection it was waiting on.', 30_000,
+  ),
   idScheme: z
     .enum(['terra', 'summary_id'])
     .default('terra')
@@ -167,6 +171,14 @@ export const mongodbConfigSchema = strictObject({
       description:
         'terra: Terra\'s `_id` ({user_id, start_time} for data, {user_id, event_time} for user events, the user id for athlete). summary_id: {user_id, summary_id} for records that have a summary_id (activity, most sleep, health_observation), so two activities that start in the same second stay apart; other records keep Terra\'s `_id`.',
       examples: ['terra', 'summary_id'],
+    }),
+  rawBody: z
+    .boolean()
+    .default(false)
+    .meta({
+      description:
+        "Also keep each record exactly as Terra sent it, as the string `_terra.raw` (the document then holds the record twice). The parsed fields are BSON doubles and strings: integers beyond 2^53 lose digits, 1000.0 reads as 1000, -0.0 as -0, escapes are decoded, key order is Terra's but duplicate keys collapse. Parse `_terra.raw` when those matter.",
+      examples: [false, true],
     }),
   collectionPrefix: z
     .string()

@@ -175,7 +175,7 @@ class MongodbDestination implements Destination {
         for (const slot of chunk) outcomes[slot.index] = { ok: false, error };
         return;
       }
-      await this.writeChunk(chunk, outcomes);
+      await this.writeChunk(chunk, outcomes, signal);
     });
     await runLimited(tasks, this.config.concurrency);
     return outcomes;
@@ -192,13 +192,13 @@ class MongodbDestination implements Destination {
    * against what is stored: as new or newer means "already delivered" (success); older means
    * another writer inserted it between our match and our insert, so the write goes again.
    */
-  private async writeChunk(chunk: readonly Slot[], outcomes: RecordOutcome[]): Promise<void> {
+  private async writeChunk(chunk: readonly Slot[], outcomes: RecordOutcome[], signal: AbortSignal): Promise<void> {
     let pending = chunk;
     for (let round = 1; round <= RACE_ROUNDS && pending.length > 0; round += 1) {
       const collection = pending[0]?.write.collection ?? '';
       let results: WriteResult[];
       try {
-        results = await this.client.bulkReplace(collection, pending.map((slot) => slot.write));
+        results = await this.client.bulkReplace(collection, pending.map((slot) => slot.write), signal);
       } catch (error) {
         const classified = classifyThrown(error, this.target);
         for (const slot of pending) outcomes[slot.index] = { ok: false, error: classified };
@@ -212,18 +212,18 @@ class MongodbDestination implements Destination {
         else if (result.status === 'failed') outcomes[slot.index] = { ok: false, error: classifyMongoFailure(result.failure, this.target) };
         else notNewer.push(slot);
       });
-      pending = await this.settleNotNewer(collection, notNewer, outcomes);
+      pending = await this.settleNotNewer(collection, notNewer, outcomes, signal);
     }
     const raced = new FanoutError('destination_unavailable', `${this.target}: another writer kept replacing these documents while we wrote them; retrying.`, { detail: { raced: true } });
     for (const slot of pending) outcomes[slot.index] = { ok: false, error: raced };
   }
 
   /** Marks the writes the stored copy already covers as delivered; returns the ones to send again. */
-  private async settleNotNewer(collection: string, slots: readonly Slot[], outcomes: RecordOutcome[]): Promise<Slot[]> {
+  private async settleNotNewer(collection: string, slots: readonly Slot[], outcomes: RecordOutcome[], signal: AbortSignal): Promise<Slot[]> {
     if (slots.length === 0) return [];
     let stored;
     try {
-      stored = await this.client.readOrdering(collection, slots.map((slot) => slot.write.id));
+      stored = await this.client.readOrdering(collection, slots.map((slot) => slot.write.id), signal);
     } catch (error) {
       const classified = classifyThrown(error, this.target);
       for (const slot of slots) outcomes[slot.index] = { ok: false, error: classified };

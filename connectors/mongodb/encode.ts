@@ -26,6 +26,8 @@ export interface TerraMetadata {
   version: string | null;
   /** The delivery's X-Terra-Trace-Id (or one derived from the Kafka position). */
   trace_id: string;
+  /** With `rawBody`: the record exactly as Terra sent it (the bytes the parsed fields cannot all keep), as text. */
+  raw?: string;
 }
 
 export type MongoDocument = { _id: MongoId } & Record<string, unknown>;
@@ -131,7 +133,9 @@ export function encodeDocument(config: MongodbConfig, record: TerraRecord): Mong
   const document: MongoDocument = { _id: id };
   for (const [field, value] of Object.entries(body)) document[field] = value;
   if (context !== null && record.item !== null) document[context] = record.event[context] ?? null;
-  document['_terra'] = metadataOf(record);
+  const metadata = metadataOf(record);
+  if (config.rawBody) metadata.raw = record.body.toString('utf8');
+  document['_terra'] = metadata;
   return document;
 }
 

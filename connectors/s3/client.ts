@@ -1,7 +1,8 @@
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, type PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { awsClientSettings, sdkCallSignal, type AwsConnection } from '../shared/aws-connection.js';
+import { awsClientSettings, type AwsConnection } from '../shared/aws-connection.js';
+import { sharedCallSignal } from '../shared/call-deadline.js';
 import { joinKeyPrefix } from '../shared/object-key.js';
 import type { ObjectPut, ObjectStorePort } from '../shared/object-store/port.js';
 import type { s3StorageClasses } from './config.js';
@@ -88,7 +89,7 @@ export function createS3Client(options: S3ClientOptions): ObjectStorePort {
     label: `s3://${options.prefix === undefined ? bucket : joinKeyPrefix(bucket, options.prefix)}`,
 
     async put(object, laneSignal) {
-      const signal = sdkCallSignal(laneSignal);
+      const signal = sharedCallSignal(laneSignal);
       const params = putParams(object);
       try {
         if (object.body.length > options.partSizeBytes) await multipart(params, signal);
@@ -99,7 +100,7 @@ export function createS3Client(options: S3ClientOptions): ObjectStorePort {
     },
 
     async probe(key, checkSignal) {
-      const signal = sdkCallSignal(checkSignal);
+      const signal = sharedCallSignal(checkSignal);
       try {
         await client.send(new PutObjectCommand(putParams({ key, body: PROBE_BODY, contentType: 'application/json', metadata: { probe: 'terra-fanout' } })), { abortSignal: signal });
       } catch (error) {

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import { strictObject } from '../../src/config/strict-object.js';
 import type { Secret } from '../../src/config/secret.js';
@@ -56,6 +55,16 @@ export const awsConnectionFields = {
     .max(600_000)
     .default(30_000)
     .meta({ description: 'How long a request may stay silent (no bytes sent or received) before it fails as destination_timeout (retried). Milliseconds.', examples: [30_000] }),
+  timeoutMs: z
+    .int()
+    .min(1_000)
+    .max(900_000)
+    .default(60_000)
+    .meta({
+      description:
+        'Longest time one call may take in all: connecting, every attempt the SDK makes (maxAttempts), and all parts of a multipart upload. Past it the call is aborted, its connection closed, and the records fail as destination_timeout (retried). Milliseconds.',
+      examples: [60_000],
+    }),
 } as const;
 
 /** S3 only: path-style addressing (`endpoint/bucket/key`), which most S3-compatible stores need. */
@@ -110,23 +119,4 @@ export function awsClientSettings(connection: AwsConnection): AwsClientSettings 
 export function awsWhere(region: string | undefined, endpoint: string | undefined): string {
   const regionText = region === undefined ? 'the default region' : `region ${region}`;
   return endpoint === undefined ? regionText : `endpoint ${safeUrlLabel(endpoint)} (${regionText})`;
-}
-
-const callSignals = new WeakMap<AbortSignal, AbortSignal>();
-
-/**
- * The signal to hand to SDK calls made under `parent` (a lane's shutdown signal): aborted with
- * it, but without a listener limit. Every in-flight SDK request listens for abort; with
- * `concurrency` requests on the lane's own signal Node would print MaxListenersExceededWarning.
- * One listener on `parent` per client, for the parent's lifetime (kept in a WeakMap).
- */
-export function sdkCallSignal(parent: AbortSignal): AbortSignal {
-  const known = callSignals.get(parent);
-  if (known !== undefined) return known;
-  const controller = new AbortController();
-  setMaxListeners(0, controller.signal);
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
-  callSignals.set(parent, controller.signal);
-  return controller.signal;
 }

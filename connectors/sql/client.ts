@@ -5,7 +5,7 @@ import { createMysqlClient } from './mysql-client.js';
 import { createPostgresClient } from './postgres-client.js';
 
 export interface WriteOptions {
-  /** Shutdown: checked between statements; a running statement ends within statementTimeoutMs. */
+  /** Shutdown: the write is abandoned (its connection closed) as soon as it aborts. */
   signal: AbortSignal;
   /** Roll back instead of committing (check() proves the rights without leaving rows). */
   rollback?: boolean;
@@ -13,7 +13,9 @@ export interface WriteOptions {
 
 /**
  * What the SQL destination needs from a database. Implementations reject with the driver's own
- * error (the destination classifies it); they never log values or credentials.
+ * error, or with DeadlineExceeded / ShutdownAbort (../shared/call-deadline.ts) when a call ran
+ * past `timeoutMs` or shutdown came first; the destination classifies them. A connection whose
+ * call timed out or was abandoned is destroyed, never reused. They never log values or credentials.
  */
 export interface SqlPort {
   /**
@@ -25,13 +27,27 @@ export interface SqlPort {
   ensureObjects(objects: readonly DdlObject[]): Promise<string[]>;
   /** Applies the plan in one transaction: all of it, or nothing. */
   write(plan: BatchWrites, options: WriteOptions): Promise<void>;
-  /** Closes the pool. Safe to call more than once. */
+  /**
+   * Closes the pool: waits at most CLOSE_GRACE_MS for connections to end politely, then destroys
+   * every socket still open (a frozen server must not keep the worker alive). Safe to call more than once.
+   */
   close(): Promise<void>;
 }
 
+/** A step of a call to the database, as the clients name it in timeouts and hooks. */
+export type SqlStep = 'connect' | 'begin' | 'statement' | 'commit' | 'rollback' | 'lookup' | 'ddl';
+
+export interface SqlClientHooks {
+  /**
+   * Awaited before each step is sent (for tests that freeze the server at a chosen step). The
+   * step's time is counted from before the hook, as a real wait would be.
+   */
+  beforeStep?: (step: SqlStep) => Promise<void> | void;
+}
+
 /** The real port for the configured dialect; connects lazily, on the first call. */
-export function createSqlClient(config: SqlConfig): SqlPort {
-  return config.dialect === 'postgres' ? createPostgresClient(config) : createMysqlClient(config);
+export function createSqlClient(config: SqlConfig, hooks: SqlClientHooks = {}): SqlPort {
+  return config.dialect === 'postgres' ? createPostgresClient(config, hooks) : createMysqlClient(config, hooks);
 }
 
 /** The connection URL with `password` (when configured) put in. Only the clients call this. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { strictObject } from '../../src/config/strict-object.js';
+import { timeoutMsField } from '../shared/timeout-field.js';
 import { secretString } from '../../src/config/secret-schema.js';
 import { identifierSchema, layoutSchema, tableNamesSchema, tableNames } from '../shared/sql-rows/config.js';
 import { tableLayout, type TableLayout } from '../shared/sql-rows/tables.js';
@@ -64,6 +65,11 @@ export const sqlConfigSchema = strictObject({
       .max(600_000)
       .default(30_000)
       .meta({ description: 'A statement (or a wait for a row lock) running longer is cancelled and the batch retried. Milliseconds.', examples: [30_000] }),
+    timeoutMs: timeoutMsField(
+      'Longest time one write may take on the client side: getting a connection, BEGIN, every statement and COMMIT (and, at start, each step of the check). A database that stops answering fails the write as destination_timeout (retried) within this time; the connection is closed, never reused. Keep it above statementTimeoutMs so that the server cancels a slow statement first.',
+      60_000,
+      900_000,
+    ),
     maxRowsPerStatement: z.number().int().min(1).max(2000).default(500).meta({ description: 'Most rows in one multi-row upsert; a batch is split into statements of this size, all in one transaction.', examples: [500] }),
     tls: tlsSchema.optional(),
   })

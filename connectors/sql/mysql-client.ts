@@ -2,8 +2,9 @@
 import mysql from 'mysql2/promise';
 import type { PoolConnection as CorePoolConnection } from 'mysql2';
 import { FanoutError } from '../../src/errors/catalogue.js';
+import { closeWithin, withDeadline, type CallDeadline } from '../shared/call-deadline.js';
 import { quotedName, type DdlObject } from '../shared/sql-rows/ddl.js';
-import { connectionUrl, tlsOptions, type SqlPort } from './client.js';
+import { connectionUrl, tlsOptions, type SqlClientHooks, type SqlPort, type SqlStep } from './client.js';
 import type { SqlConfig } from './config.js';
 import { defaultMaxBytesPerStatement, planStatements, type SqlStatement } from './encode.js';
 
@@ -61,7 +62,9 @@ function prepareSession(connection: CorePoolConnection, statementTimeoutMs: numb
   });
 }
 
-export function createMysqlClient(config: SqlConfig): SqlPort {
+const shuttingDown = (): FanoutError => new FanoutError('destination_unavailable', 'Not written: the worker is shutting down.', { detail: { shutdown: true } });
+
+export function createMysqlClient(config: SqlConfig, hooks: SqlClientHooks = {}): SqlPort {
   const url = connectionUrl(config);
   if (url.protocol === 'mariadb:') url.protocol = 'mysql:';
   const ssl = tlsOptions(config);
@@ -71,7 +74,7 @@ export function createMysqlClient(config: SqlConfig): SqlPort {
     connectionLimit: config.pool.max,
     maxIdle: config.pool.max,
     idleTimeout: config.pool.idleTimeoutMs,
-    connectTimeout: config.pool.connectTimeoutMs,
+    connectTimeout: Math.min(config.pool.connectTimeoutMs, config.timeoutMs),
     waitForConnections: true,
     queueLimit: 0,
     charset: 'UTF8MB4_UNICODE_CI',
@@ -81,10 +84,17 @@ export function createMysqlClient(config: SqlConfig): SqlPort {
     multipleStatements: false,
     enableKeepAlive: true,
   });
-  pool.pool.on('connection', (connection) => prepareSession(connection, config.statementTimeoutMs));
+  /** Every connection the pool opened: close() destroys those a frozen server keeps from ending. */
+  const connections = new Set<CorePoolConnection>();
+  pool.pool.on('connection', (connection) => {
+    connections.add(connection);
+    connection.once('end', () => connections.delete(connection));
+    prepareSession(connection, config.statementTimeoutMs);
+  });
   const limits = { maxRowsPerStatement: config.maxRowsPerStatement, maxBytesPerStatement: defaultMaxBytesPerStatement };
-  // A backstop for a connection that stops answering altogether; the server-side timeouts come first.
-  const queryTimeoutMs = config.statementTimeoutMs + 10_000;
+  const before = async (step: SqlStep, deadline: CallDeadline): Promise<void> => {
+    if (hooks.beforeStep !== undefined) await deadline.within(Promise.resolve(hooks.beforeStep(step)), step);
+  };
   let closed: Promise<void> | undefined;
 
   /**
@@ -93,10 +103,10 @@ export function createMysqlClient(config: SqlConfig): SqlPort {
    * the server for its limit: an oversized statement is a permanent destination_record_too_large
    * (so the destination finds the one record row by row), not an outage to retry forever.
    */
-  async function refuseOversizedStatement(statement: SqlStatement, cause: unknown): Promise<void> {
+  async function refuseOversizedStatement(statement: SqlStatement, cause: unknown, deadline: CallDeadline): Promise<void> {
     const bytes = statementBytes(statement);
-    const limit = await pool
-      .query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.max_allowed_packet AS value')
+    const limit = await deadline
+      .within(pool.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.max_allowed_packet AS value'), 'lookup')
       .then(([rows]) => Number(rows[0]?.['value']))
       .catch(() => Number.NaN);
     if (!Number.isFinite(limit) || bytes <= limit) return;
@@ -107,13 +117,29 @@ export function createMysqlClient(config: SqlConfig): SqlPort {
     );
   }
 
-  async function withConnection<T>(work: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> {
-    const connection = await pool.getConnection();
+  /**
+   * Runs `work` on one pooled connection within the deadline. A connection that arrives after the
+   * deadline goes back to the pool (it is healthy; only the wait was too long). One whose call
+   * failed fatally, timed out or was abandoned is destroyed: its transaction then ends on the
+   * server, without a ROLLBACK round trip that could hang too.
+   */
+  async function withConnection<T>(deadline: CallDeadline, work: (connection: mysql.PoolConnection, markBroken: () => void) => Promise<T>): Promise<T> {
+    await before('connect', deadline);
+    const connecting = pool.getConnection();
+    let connection: mysql.PoolConnection;
+    try {
+      connection = await deadline.within(connecting, 'connect');
+    } catch (error) {
+      connecting.then((late) => late.release(), () => undefined);
+      throw error;
+    }
     let discard = false;
     try {
-      return await work(connection);
+      return await work(connection, () => {
+        discard = true;
+      });
     } catch (error) {
-      discard = isConnectionBroken(error);
+      discard ||= deadline.over || isConnectionBroken(error);
       throw error;
     } finally {
       if (discard) connection.destroy();
@@ -122,58 +148,74 @@ export function createMysqlClient(config: SqlConfig): SqlPort {
   }
 
   return {
-    async ensureObjects(objects) {
-      const missing = await withConnection(async (connection) => {
-        const found: DdlObject[] = [];
-        for (const object of objects) if (!(await exists(connection, object))) found.push(object);
-        return found;
-      });
-      if (missing.length === 0) return [];
-      return withConnection(async (connection) => {
-        const [[database]] = await connection.query<mysql.RowDataPacket[]>('SELECT COALESCE(DATABASE(), \'\') AS name');
-        const lock = ddlLockName(String(database?.['name'] ?? ''));
-        const [[got]] = await connection.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [lock, Math.ceil(queryTimeoutMs / 1000)]);
-        if (got?.['got'] !== 1) throw new FanoutError('destination_timeout', 'Timed out waiting for another terra-fanout replica to finish creating tables.');
-        const created: string[] = [];
-        try {
-          for (const object of missing) {
-            if (await exists(connection, object)) continue;
-            await connection.query(object.sql);
-            created.push(`${object.kind} ${quotedName('mysql', object.namespace, object.name)}`);
+    ensureObjects(objects) {
+      return withDeadline(config.timeoutMs, undefined, async (deadline) => {
+        const missing = await withConnection(deadline, async (connection) => {
+          const found: DdlObject[] = [];
+          await before('lookup', deadline);
+          for (const object of objects) if (!(await deadline.within(exists(connection, object), 'lookup'))) found.push(object);
+          return found;
+        });
+        if (missing.length === 0) return [];
+        return withConnection(deadline, async (connection) => {
+          const [[database]] = await deadline.within(connection.query<mysql.RowDataPacket[]>('SELECT COALESCE(DATABASE(), \'\') AS name'), 'lookup');
+          const lock = ddlLockName(String(database?.['name'] ?? ''));
+          const waitSeconds = Math.max(1, Math.floor(config.timeoutMs / 2000));
+          const [[got]] = await deadline.within(connection.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [lock, waitSeconds]), 'ddl');
+          if (got?.['got'] !== 1) throw new FanoutError('destination_timeout', 'Timed out waiting for another terra-fanout replica to finish creating tables.');
+          const created: string[] = [];
+          try {
+            for (const object of missing) {
+              if (await deadline.within(exists(connection, object), 'lookup')) continue;
+              await before('ddl', deadline);
+              await deadline.within(connection.query(object.sql), 'ddl');
+              created.push(`${object.kind} ${quotedName('mysql', object.namespace, object.name)}`);
+            }
+          } finally {
+            // A broken session releases its locks when the server drops it.
+            if (!deadline.over) await deadline.within(connection.query('SELECT RELEASE_LOCK(?)', [lock]), 'ddl').catch(() => undefined);
           }
-        } finally {
-          // A broken session releases its locks when the server drops it.
-          await connection.query('SELECT RELEASE_LOCK(?)', [lock]).catch(() => undefined);
-        }
-        return created;
+          return created;
+        });
       });
     },
 
     async write(plan, options) {
       const statements = planStatements('mysql', plan, limits);
       if (statements.length === 0) return;
-      await withConnection(async (connection) => {
-        await connection.beginTransaction();
-        let current: SqlStatement | undefined;
-        try {
-          for (const statement of statements) {
-            if (options.signal.aborted) throw new FanoutError('destination_unavailable', 'Not written: the worker is shutting down.', { detail: { shutdown: true } });
-            current = statement;
-            await connection.query({ sql: statement.text, values: statement.values, timeout: queryTimeoutMs });
+      if (options.signal.aborted) throw shuttingDown();
+      await withDeadline(config.timeoutMs, options.signal, (deadline) =>
+        withConnection(deadline, async (connection, markBroken) => {
+          await before('begin', deadline);
+          await deadline.within(connection.beginTransaction(), 'begin');
+          let current: SqlStatement | undefined;
+          try {
+            for (const statement of statements) {
+              current = statement;
+              await before('statement', deadline);
+              await deadline.within(connection.query({ sql: statement.text, values: statement.values }), 'statement');
+            }
+            current = undefined;
+            const end = options.rollback === true ? 'rollback' : 'commit';
+            await before(end, deadline);
+            await deadline.within(options.rollback === true ? connection.rollback() : connection.commit(), end);
+          } catch (error) {
+            if (deadline.over) throw error;
+            await deadline.within(connection.rollback(), 'rollback').catch(markBroken);
+            if (current !== undefined && isConnectionBroken(error)) await refuseOversizedStatement(current, error, deadline);
+            throw error;
           }
-          current = undefined;
-          if (options.rollback === true) await connection.rollback();
-          else await connection.commit();
-        } catch (error) {
-          await connection.rollback().catch(() => undefined);
-          if (current !== undefined && isConnectionBroken(error)) await refuseOversizedStatement(current, error);
-          throw error;
-        }
-      });
+        }),
+      );
     },
 
     close() {
-      closed ??= pool.end().catch(() => undefined);
+      closed ??= closeWithin(
+        () => pool.end(),
+        () => {
+          for (const connection of connections) connection.destroy();
+        },
+      );
       return closed;
     },
   };

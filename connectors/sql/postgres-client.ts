@@ -1,8 +1,10 @@
 /** The SqlPort over `pg` (node-postgres). Only this file and mysql-client.ts touch a database driver. */
+import { Socket } from 'node:net';
 import pg from 'pg';
 import { FanoutError } from '../../src/errors/catalogue.js';
+import { closeWithin, withDeadline, type CallDeadline } from '../shared/call-deadline.js';
 import { quotedName, type DdlObject } from '../shared/sql-rows/ddl.js';
-import { connectionUrl, tlsOptions, type SqlPort } from './client.js';
+import { connectionUrl, tlsOptions, type SqlClientHooks, type SqlPort, type SqlStep } from './client.js';
 import type { SqlConfig } from './config.js';
 import { defaultMaxBytesPerStatement, planStatements } from './encode.js';
 
@@ -12,84 +14,163 @@ const DDL_LOCK = 'terra-fanout:ddl';
 /** How long a client may sit idle inside an open transaction (a crashed writer must not hold row locks). */
 const IDLE_IN_TRANSACTION_MS = 60_000;
 
-async function exists(client: pg.PoolClient | pg.Pool, object: DdlObject): Promise<boolean> {
-  if (object.kind === 'schema') return (await client.query('SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1', [object.name])).rowCount === 1;
+async function exists(client: pg.PoolClient, object: DdlObject, deadline: CallDeadline): Promise<boolean> {
+  if (object.kind === 'schema') return (await deadline.within(client.query('SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1', [object.name]), 'lookup')).rowCount === 1;
   if (object.kind === 'table' || object.kind === 'index') {
-    const result = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [quotedName('postgres', object.namespace, object.name)]);
+    const result = await deadline.within(client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [quotedName('postgres', object.namespace, object.name)]), 'lookup');
     return result.rows[0]?.found === true;
   }
   return false;
 }
 
-export function createPostgresClient(config: SqlConfig): SqlPort {
+const shuttingDown = (): FanoutError => new FanoutError('destination_unavailable', 'Not written: the worker is shutting down.', { detail: { shutdown: true } });
+
+export function createPostgresClient(config: SqlConfig, hooks: SqlClientHooks = {}): SqlPort {
   const ssl = tlsOptions(config);
+  /** Every socket the pool opened and that is not closed yet: close() destroys what is left. */
+  const sockets = new Set<Socket>();
   const pool = new pg.Pool({
     connectionString: connectionUrl(config).toString(),
     ...(ssl === undefined ? {} : { ssl }),
     max: config.pool.max,
     idleTimeoutMillis: config.pool.idleTimeoutMs,
-    connectionTimeoutMillis: config.pool.connectTimeoutMs,
+    connectionTimeoutMillis: Math.min(config.pool.connectTimeoutMs, config.timeoutMs),
     statement_timeout: config.statementTimeoutMs,
     lock_timeout: config.statementTimeoutMs,
     idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
-    // A backstop for a connection that stops answering altogether.
-    query_timeout: config.statementTimeoutMs + 10_000,
     application_name: 'terra-fanout',
     keepAlive: true,
+    stream: () => {
+      const socket = new Socket();
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      return socket;
+    },
   });
   // An idle connection that breaks is dropped by the pool; the next write reports the outage.
   pool.on('error', () => undefined);
+  // A connection that breaks while checked out (server gone, socket destroyed by a timeout or by
+  // close()) fails its query, which the write reports; pg also emits 'error' on the client, which
+  // without a listener would crash the process.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const limits = { maxRowsPerStatement: config.maxRowsPerStatement, maxBytesPerStatement: defaultMaxBytesPerStatement };
+  const before = async (step: SqlStep, deadline: CallDeadline): Promise<void> => {
+    if (hooks.beforeStep !== undefined) await deadline.within(Promise.resolve(hooks.beforeStep(step)), step);
+  };
   let closed: Promise<void> | undefined;
 
-  /** Runs `work` inside BEGIN/COMMIT (or ROLLBACK) on one connection; a connection that failed is discarded. */
-  async function inTransaction(work: (client: pg.PoolClient) => Promise<void>, rollback: boolean): Promise<void> {
-    const client = await pool.connect();
-    let discard = false;
+  /**
+   * A pooled connection within the deadline. One that arrives after the deadline goes back to the
+   * pool (it is healthy; only the wait was too long).
+   */
+  async function acquire(deadline: CallDeadline): Promise<pg.PoolClient> {
+    await before('connect', deadline);
+    const connecting = pool.connect();
     try {
-      await client.query('BEGIN');
-      await work(client);
-      await client.query(rollback ? 'ROLLBACK' : 'COMMIT');
+      return await deadline.within(connecting, 'connect');
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {
-        discard = true;
-      });
+      connecting.then((client) => client.release(), () => undefined);
+      throw error;
+    }
+  }
+
+  /** Gives a connection back, or destroys it when its state is unknown (timed out, abandoned, failed). */
+  function giveBack(client: pg.PoolClient, broken: boolean): void {
+    if (!broken) {
+      client.release();
+      return;
+    }
+    client.release(true);
+    // pg ends a client with a query in flight by destroying its socket, an idle one politely
+    // (which a frozen server never answers): destroy it either way.
+    if (client instanceof pg.Client) client.connection.stream.destroy();
+  }
+
+  /**
+   * Runs `work` inside BEGIN/COMMIT (or ROLLBACK) on one connection, all of it within the deadline.
+   * A connection that failed, timed out or was abandoned at shutdown is destroyed: its transaction
+   * then ends on the server without a ROLLBACK round trip that could hang too.
+   */
+  async function inTransaction(work: (client: pg.PoolClient) => Promise<void>, rollback: boolean, deadline: CallDeadline): Promise<void> {
+    const client = await acquire(deadline);
+    let broken = false;
+    try {
+      await before('begin', deadline);
+      await deadline.within(client.query('BEGIN'), 'begin');
+      await work(client);
+      const end = rollback ? 'rollback' : 'commit';
+      await before(end, deadline);
+      await deadline.within(client.query(rollback ? 'ROLLBACK' : 'COMMIT'), end);
+    } catch (error) {
+      broken = deadline.over;
+      if (!broken) {
+        await deadline.within(client.query('ROLLBACK'), 'rollback').catch(() => {
+          broken = true;
+        });
+      }
       throw error;
     } finally {
-      client.release(discard);
+      giveBack(client, broken);
     }
   }
 
   return {
-    async ensureObjects(objects) {
-      const missing: DdlObject[] = [];
-      for (const object of objects) if (!(await exists(pool, object))) missing.push(object);
-      if (missing.length === 0) return [];
-      const created: string[] = [];
-      await inTransaction(async (client) => {
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [DDL_LOCK]);
-        for (const object of missing) {
-          if (await exists(client, object)) continue;
-          await client.query(object.sql);
-          created.push(`${object.kind} ${quotedName('postgres', object.namespace, object.name)}`);
+    ensureObjects(objects) {
+      return withDeadline(config.timeoutMs, undefined, async (deadline) => {
+        const client = await acquire(deadline);
+        const missing: DdlObject[] = [];
+        try {
+          await before('lookup', deadline);
+          for (const object of objects) if (!(await exists(client, object, deadline))) missing.push(object);
+        } catch (error) {
+          giveBack(client, true);
+          throw error;
         }
-      }, false);
-      return created;
+        giveBack(client, false);
+        if (missing.length === 0) return [];
+        const created: string[] = [];
+        await inTransaction(
+          async (transaction) => {
+            await deadline.within(transaction.query('SELECT pg_advisory_xact_lock(hashtext($1))', [DDL_LOCK]), 'ddl');
+            for (const object of missing) {
+              if (await exists(transaction, object, deadline)) continue;
+              await before('ddl', deadline);
+              await deadline.within(transaction.query(object.sql), 'ddl');
+              created.push(`${object.kind} ${quotedName('postgres', object.namespace, object.name)}`);
+            }
+          },
+          false,
+          deadline,
+        );
+        return created;
+      });
     },
 
     async write(plan, options) {
       const statements = planStatements('postgres', plan, limits);
       if (statements.length === 0) return;
-      await inTransaction(async (client) => {
-        for (const statement of statements) {
-          if (options.signal.aborted) throw new FanoutError('destination_unavailable', 'Not written: the worker is shutting down.', { detail: { shutdown: true } });
-          await client.query(statement.text, statement.values);
-        }
-      }, options.rollback === true);
+      if (options.signal.aborted) throw shuttingDown();
+      await withDeadline(config.timeoutMs, options.signal, (deadline) =>
+        inTransaction(
+          async (client) => {
+            for (const statement of statements) {
+              await before('statement', deadline);
+              await deadline.within(client.query(statement.text, statement.values), 'statement');
+            }
+          },
+          options.rollback === true,
+          deadline,
+        ),
+      );
     },
 
     close() {
-      closed ??= pool.end().catch(() => undefined);
+      closed ??= closeWithin(
+        () => pool.end(),
+        () => {
+          for (const socket of sockets) socket.destroy();
+        },
+      );
       return closed;
     },
   };

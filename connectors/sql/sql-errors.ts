@@ -6,6 +6,7 @@
  * with its values).
  */
 import { FanoutError, type ErrorCode } from '../../src/errors/catalogue.js';
+import { deadlineError } from '../shared/call-deadline.js';
 import { sanitizeDriverMessage } from '../shared/sql-rows/driver-message.js';
 import type { SqlDialect } from './config.js';
 
@@ -164,6 +165,8 @@ function meaningOf(dialect: SqlDialect, error: unknown): { meaning: Meaning; tag
  */
 export function classifySqlError(error: unknown, context: SqlErrorContext): FanoutError {
   if (error instanceof FanoutError) return error;
+  const abandoned = deadlineError(error, context.target);
+  if (abandoned !== undefined) return abandoned;
   const found = meaningOf(context.dialect, error);
   const rawMessage = field(error, 'message');
   const driverMessage = typeof rawMessage === 'string' ? sanitizeDriverMessage(rawMessage) : '';

@@ -8,7 +8,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { ConnectorContext } from '../../src/connector/contract.js';
 import { createClaimCheck } from '../claim-check.js';
-import { awsClientSettings, sdkCallSignal } from '../shared/aws-connection.js';
+import { awsClientSettings } from '../shared/aws-connection.js';
+import { deadlineError, withDeadline } from '../shared/call-deadline.js';
 import type { ClaimCheck } from '../shared/claim-check.js';
 import type { SqsConfig } from './config.js';
 import { classifySqsError, type SqsCallPlace } from './destination.js';
@@ -42,16 +43,20 @@ export interface SqsClients {
 }
 
 function sdkAttributes(attributes: Readonly<Record<string, string>>): Record<string, MessageAttributeValue> {
-  return Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]));
+  const converted: Record<string, MessageAttributeValue> = {};
+  for (const name in attributes) converted[name] = { DataType: 'String', StringValue: attributes[name] };
+  return converted;
 }
 
-function sdkMessage(message: SqsMessage) {
-  return {
+/** A message as the SDK takes it (one object per message, no spreads: this runs for every record). */
+function sdkMessage(message: SqsMessage): { MessageBody: string; MessageAttributes: Record<string, MessageAttributeValue>; MessageGroupId?: string; MessageDeduplicationId?: string } {
+  const sdk: { MessageBody: string; MessageAttributes: Record<string, MessageAttributeValue>; MessageGroupId?: string; MessageDeduplicationId?: string } = {
     MessageBody: message.body,
     MessageAttributes: sdkAttributes(message.attributes),
-    ...(message.groupId === undefined ? {} : { MessageGroupId: message.groupId }),
-    ...(message.deduplicationId === undefined ? {} : { MessageDeduplicationId: message.deduplicationId }),
   };
+  if (message.groupId !== undefined) sdk.MessageGroupId = message.groupId;
+  if (message.deduplicationId !== undefined) sdk.MessageDeduplicationId = message.deduplicationId;
+  return sdk;
 }
 
 /**
@@ -70,12 +75,15 @@ export function createSqsClients(config: SqsConfig, context: ConnectorContext): 
     return { label: target.label, region, endpoint: config.endpoint, action };
   };
 
-  /** Runs one SDK call with the call signal derived from `signal`; every failure leaves as a FanoutError. */
+  /**
+   * Runs one SDK call within timeoutMs (the SDK's own attempts included), aborted through its
+   * signal at the deadline or at shutdown; every failure leaves as a FanoutError.
+   */
   const call = async <T>(action: string, signal: AbortSignal, run: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => {
     try {
-      return await run(sdkCallSignal(signal));
+      return await withDeadline(config.timeoutMs, signal, (deadline) => deadline.within(run(deadline.signal), action));
     } catch (error) {
-      throw classifySqsError(error, await placeOf(action), signal.aborted);
+      throw deadlineError(error, target.label) ?? classifySqsError(error, await placeOf(action), signal.aborted);
     }
   };
 
@@ -100,7 +108,7 @@ export function createSqsClients(config: SqsConfig, context: ConnectorContext): 
     async sendBatch(entries, signal) {
       const queueUrl = await resolve(signal);
       const answer = await call('sqs:SendMessage', signal, (abortSignal) =>
-        client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries.map((entry) => ({ Id: entry.id, ...sdkMessage(entry) })) }), { abortSignal }),
+        client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries.map((entry) => Object.assign(sdkMessage(entry), { Id: entry.id })) }), { abortSignal }),
       );
       const results = new Map<string, SqsEntryResult>();
       for (const success of answer.Successful ?? []) if (success.Id !== undefined) results.set(success.Id, { ok: true });
@@ -125,6 +133,7 @@ export function createSqsClients(config: SqsConfig, context: ConnectorContext): 
     async close() {
       if (closed) return;
       closed = true;
+      // destroy() closes every socket at once; nothing is flushed, so there is nothing to wait for.
       client.destroy();
     },
   };

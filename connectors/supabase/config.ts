@@ -36,6 +36,7 @@ export const supabaseStorageSchema = strictObject({
     concurrency: z.int().min(1).max(64).default(8).meta({ description: 'How many payloads are uploaded at the same time.', examples: [8] }),
     maxAttempts: awsConnectionFields.maxAttempts,
     requestTimeoutMs: awsConnectionFields.requestTimeoutMs,
+    timeoutMs: awsConnectionFields.timeoutMs,
     requestChecksums: z
       .enum(['when_supported', 'when_required'])
       .default('when_required')
@@ -88,6 +89,7 @@ export function supabaseStorageS3Config(config: SupabaseConfig): S3Config | unde
     forcePathStyle: storage.forcePathStyle,
     maxAttempts: storage.maxAttempts,
     requestTimeoutMs: storage.requestTimeoutMs,
+    timeoutMs: storage.timeoutMs,
     prefix: storage.prefix,
     keyTemplate: undefined,
     format: 'json',

@@ -3,6 +3,7 @@ import type { ConnectorContext, Destination, RecordOutcome } from '../../src/con
 import type { FanoutError } from '../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../src/records/record.js';
 import { classifyHttpStatus, classifyNetworkError, compileRetryStatuses, safeUrlLabel, type RetryStatusPolicy } from '../shared/http-errors.js';
+import { deadlineError } from '../shared/call-deadline.js';
 import { sendInKeyOrder } from '../shared/ordered-send.js';
 import { fanoutUserAgent } from '../shared/user-agent.js';
 import type { WebhookAnswer, WebhookPort } from './client.js';
@@ -58,14 +59,12 @@ class WebhookDestination implements Destination {
     return { ok: false, error: classifyHttpStatus(answer.status, answer.retryAfter, { target: this.target, retryStatus: this.retryStatus }) };
   }
 
-  /** One attempt under the configured timeout and the shutdown signal; network failures come back classified. */
+  /** One attempt (the client bounds it by timeoutMs and the shutdown signal); failures come back classified. */
   private async post(request: WebhookDelivery, shutdown: AbortSignal): Promise<WebhookAnswer | { error: FanoutError }> {
-    const timeout = AbortSignal.timeout(this.config.timeoutMs);
     try {
-      return await this.client.post({ ...request, signal: AbortSignal.any([shutdown, timeout]) });
+      return await this.client.post(request, shutdown);
     } catch (error) {
-      const shuttingDown = shutdown.aborted;
-      return { error: classifyNetworkError(error, { target: this.target, shutdown: shuttingDown, timedOut: timeout.aborted && !shuttingDown }) };
+      return { error: deadlineError(error, this.target) ?? classifyNetworkError(error, { target: this.target, shutdown: shutdown.aborted }) };
     }
   }
 }

@@ -15,7 +15,7 @@ export const webhookConnector: ConnectorDefinition<WebhookConfig, WebhookPort> =
   // Each record is its own request: waiting to gather a batch only adds latency (Terra-to-app p99).
   batchDefaults: { lingerMs: 5 },
   locate: (config, record) => webhookLocation(config, record),
-  createClient: (config) => createWebhookClient({ secret: config.secret, headers: config.headers }),
+  createClient: (config) => createWebhookClient({ secret: config.secret, headers: config.headers, timeoutMs: config.timeoutMs, connections: config.concurrency }),
   createDestination: (config, client, context) => createWebhookDestination(config, client, context),
   contract: {
     // Narrowed retryStatuses so that the contract suite sees a permanent 400; the default retries every non-2xx.

@@ -422,7 +422,7 @@ function parseUnixMs(value: string | undefined): number | undefined {
 function headerValue(headers: Readonly<Record<string, string>>, name: string): string | undefined {
   let value = headers[name];
   if (value === undefined) {
-    for (const key of Object.keys(headers)) {
+    for (const key in headers) {
       if (key.toLowerCase() === name) {
         value = headers[key];
         break;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Deterministic record identities: the key every connector writes by, so a replayed Kafka message
@@ -15,7 +15,8 @@ export interface NaturalKey {
 }
 
 export function identityOf(parts: readonly string[]): string {
-  return createHash('sha256').update(parts.join('\u0000'), 'utf8').digest('hex').slice(0, 32);
+  // One-shot hashing: about half the cost of a Hash object per record.
+  return hash('sha256', parts.join('\u0000'), 'hex').slice(0, 32);
 }
 
 /** The identity of one record: its type, its user (empty when it has none) and its natural key. */

@@ -177,8 +177,13 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     });
   };
 
+  /** Tells each tenant's decoder how many lanes read through it (it caches only when shared). */
+  const countReaders = (tenants: readonly TenantConfig[]): void => {
+    for (const tenant of tenants) decoders.get(tenant.tenant)?.decoder.setReaders(tenant.destinations.length);
+  };
   const initial = laneSpecs(input.tenants, connectors);
   for (const spec of initial.values()) launch(spec, initial.size);
+  countReaders(input.tenants);
 
   const laneList = (): Lane[] => [...running.values()].map(({ lane }) => lane);
   const http = await startHttpServer({
@@ -225,6 +230,7 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     currentTenants = tenants;
     for (const tenant of decoders.keys()) if (!tenants.some((candidate) => candidate.tenant === tenant)) decoders.delete(tenant);
     for (const spec of [...plan.restarted, ...plan.started]) launch(spec, wanted.size);
+    countReaders(tenants);
     const names = (specs: readonly LaneSpec[]): string[] => specs.map(({ name }) => name);
     const result: ReloadResult = { ok: true, problems: [], started: names(plan.started), restarted: names(plan.restarted), stopped: names(plan.stopped), unchanged: names(plan.unchanged) };
     return result;

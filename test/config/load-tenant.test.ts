@@ -37,7 +37,7 @@ describe('loadTenantFile', () => {
     const [raw, hook] = loaded.value.destinations;
     assert.equal(raw?.type, 'file');
     assert.deepEqual(raw?.events, ['activity', 'athlete.registered']);
-    assert.deepEqual(raw?.config, { directory: './out', fsync: true, unit: 'record' });
+    assert.deepEqual(raw?.config, { directory: './out', fsync: true, timeoutMs: 30_000, unit: 'record' });
     assert.equal(hook?.type, 'webhook');
     assert.equal(hook?.batch?.maxBytes, 1024 * 1024);
   });

@@ -27,6 +27,8 @@ export interface MariaDb {
   query<Row = Record<string, unknown>>(text: string, values?: unknown[]): Promise<Row[]>;
   /** Creates another empty database and returns its URL. */
   createDatabase(prefix: string): Promise<string>;
+  /** The server's process id (the postmaster for PostgreSQL), or null for an external server (TEST_*_URL): tests that freeze it then skip. */
+  pid: number | null;
   /** How long the server took to be ready, in ms (0 for TEST_MYSQL_URL). */
   startMs: number;
   stop(): Promise<void>;
@@ -84,6 +86,7 @@ export async function startMariaDb(): Promise<MariaDb> {
   const external = process.env['TEST_MYSQL_URL'];
   let adminUrl: string;
   let stopServer: () => Promise<void> = async () => undefined;
+  let pid: number | null = null;
   if (external !== undefined && external !== '') {
     adminUrl = withDatabase(external, '');
   } else {
@@ -126,6 +129,7 @@ export async function startMariaDb(): Promise<MariaDb> {
       scratchDir: dir,
     });
     stopServer = () => server.stop();
+    pid = server.pid;
   }
 
   const databases: string[] = [];
@@ -141,6 +145,7 @@ export async function startMariaDb(): Promise<MariaDb> {
 
   return {
     url,
+    pid,
     startMs,
     query: async <Row>(text: string, values?: unknown[]) => {
       const [rows] = await pool.query(text, values);

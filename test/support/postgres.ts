@@ -28,6 +28,8 @@ export interface Postgres {
   query<Row = Record<string, unknown>>(text: string, values?: unknown[]): Promise<Row[]>;
   /** Creates another empty database and returns its URL. */
   createDatabase(prefix: string): Promise<string>;
+  /** The server's process id (the postmaster for PostgreSQL), or null for an external server (TEST_*_URL): tests that freeze it then skip. */
+  pid: number | null;
   /** How long the server took to be ready, in ms (0 for TEST_POSTGRES_URL). */
   startMs: number;
   stop(): Promise<void>;
@@ -129,6 +131,7 @@ export async function startPostgres(): Promise<Postgres> {
   const external = process.env['TEST_POSTGRES_URL'];
   let adminUrl: string;
   let stopServer: () => Promise<void> = async () => undefined;
+  let pid: number | null = null;
   if (external !== undefined && external !== '') {
     adminUrl = external;
   } else {
@@ -158,6 +161,7 @@ export async function startPostgres(): Promise<Postgres> {
       scratchDir: dir,
     });
     stopServer = () => server.stop();
+    pid = server.pid;
   }
 
   const databases: string[] = [];
@@ -174,6 +178,7 @@ export async function startPostgres(): Promise<Postgres> {
 
   return {
     url,
+    pid,
     startMs,
     query: async <Row>(text: string, values?: unknown[]) => (await pool.query(text, values)).rows as Row[],
     createDatabase,

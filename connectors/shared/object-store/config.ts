@@ -47,6 +47,8 @@ export interface ObjectLayout {
   gzip: boolean;
   unit: 'record' | 'event';
   concurrency: number;
+  /** Longest time one upload (or the check's probe) may take, retries inside the SDK included. */
+  timeoutMs: number;
 }
 
 /** The formats an object store writes, and the one layout that cannot carry one: binary FIT files are never lines. */
@@ -58,7 +60,7 @@ export function objectStoreFormatProblem(config: Pick<ObjectLayout, 'format'>, f
 }
 
 /** Cross-field rules of the layout fields; call from the connector schema's superRefine. */
-export function checkObjectLayout(config: ObjectLayout, ctx: z.RefinementCtx): void {
+export function checkObjectLayout(config: Omit<ObjectLayout, 'timeoutMs'>, ctx: z.RefinementCtx): void {
   if (config.format === 'ndjson' && config.keyTemplate !== undefined) {
     ctx.addIssue({
       code: 'custom',

@@ -8,7 +8,8 @@ import { joinKeyPrefix } from '../object-key.js';
 import { sendInKeyOrder } from '../ordered-send.js';
 import type { ObjectLayout } from './config.js';
 import { planObjects, type PlannedObject } from './encode.js';
-import type { ObjectStorePort } from './port.js';
+import type { ObjectPut, ObjectStorePort } from './port.js';
+import { closeWithin, deadlineError, withDeadline } from '../call-deadline.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -25,8 +26,13 @@ class ObjectStoreDestination implements Destination {
     private readonly context: ConnectorContext,
   ) {}
 
+  /** Writes the probe object within timeoutMs. */
   async check(): Promise<void> {
-    await this.port.probe(probeKey(this.layout), AbortSignal.timeout(30_000));
+    try {
+      await withDeadline(this.layout.timeoutMs, undefined, (deadline) => deadline.within(this.port.probe(probeKey(this.layout), deadline.signal), 'probe object'));
+    } catch (error) {
+      throw deadlineError(error, this.port.label) ?? toFanoutError(error);
+    }
   }
 
   async send(batch: readonly TerraRecord[], signal: AbortSignal): Promise<RecordOutcome[]> {
@@ -51,17 +57,27 @@ class ObjectStoreDestination implements Destination {
     return outcomes;
   }
 
+  /** Releases the client within CLOSE_GRACE_MS, whatever the store does. */
   async close(): Promise<void> {
-    await this.port.close();
+    await closeWithin(
+      () => this.port.close(),
+      () => undefined,
+    );
   }
 
+  /**
+   * One object within timeoutMs: past it (or at shutdown) the upload is aborted through the
+   * deadline's signal, which the SDK turns into a closed connection.
+   */
   private async upload(object: PlannedObject, signal: AbortSignal): Promise<RecordOutcome> {
     try {
       const body = object.compress ? await gzipAsync(object.body) : object.body;
-      await this.port.put({ ...object, body }, signal);
+      const put: ObjectPut = { key: object.key, body, contentType: object.contentType, metadata: object.metadata };
+      if (object.contentEncoding !== undefined) put.contentEncoding = object.contentEncoding;
+      await withDeadline(this.layout.timeoutMs, signal, (deadline) => deadline.within(this.port.put(put, deadline.signal), 'upload'));
       return { ok: true };
     } catch (error) {
-      return { ok: false, error: toFanoutError(error) };
+      return { ok: false, error: deadlineError(error, this.port.label) ?? toFanoutError(error) };
     }
   }
 }

@@ -39,7 +39,7 @@ const signal = new AbortController().signal;
 
 describe('file config', () => {
   it('applies defaults and rejects unknown keys and unsafe templates', () => {
-    assert.deepEqual(fileConfigSchema.parse({ directory: '/tmp/x' }), { directory: '/tmp/x', fsync: true, unit: 'record' });
+    assert.deepEqual(fileConfigSchema.parse({ directory: '/tmp/x' }), { directory: '/tmp/x', fsync: true, timeoutMs: 30_000, unit: 'record' });
     assert.equal(fileConfigSchema.safeParse({ directory: '/tmp/x', dir: 'y' }).success, false);
     assert.equal(fileConfigSchema.safeParse({ directory: '/tmp/x', keyTemplate: '../{identity}' }).success, false);
     assert.equal(fileConfigSchema.safeParse({ directory: '' }).success, false);
@@ -123,11 +123,14 @@ describe('file destination on a real directory', () => {
     const root = await freshDir();
     const config = fileConfigSchema.parse({ directory: root });
     const realClient = createFileClient(root);
+    after(() => realClient.close());
     const flaky: FilePort = {
       probe: () => realClient.probe(),
-      async writeAtomic(key, body) {
-        if (key.includes('u-2')) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-        await realClient.writeAtomic(key, body);
+      close: () => realClient.close(),
+      async writeBatch(writes, writeSignal) {
+        const kept = writes.filter((write) => !write.key.includes('u-2'));
+        const written = await realClient.writeBatch(kept, writeSignal);
+        return writes.map((write) => (write.key.includes('u-2') ? { ok: false, error: { code: 'ENOSPC', message: 'no space left on device', heldBack: false } } : (written.shift() ?? { ok: true })));
       },
     };
     const destination = createFileDestination(config, flaky, context);
@@ -138,6 +141,43 @@ describe('file destination on a real directory', () => {
       ['ok', 'destination_unavailable', 'ok', 'destination_unavailable'],
     );
     assert.equal((await allFiles(root)).length, 2);
+  });
+});
+
+describe('file destination: a file system that stops answering', () => {
+  it('a write that hangs fails the batch as destination_timeout within timeoutMs; the hung write never lands later; the next batch writes', async () => {
+    const root = await freshDir();
+    const hold = new SharedArrayBuffer(4);
+    const flag = new Int32Array(hold);
+    const timeoutMs = 1_000;
+    const config = fileConfigSchema.parse({ directory: root, fsync: false, timeoutMs });
+    const client = createFileClient(root, { fsync: false, timeoutMs, hold });
+    const destination = createFileDestination(config, client, context);
+    try {
+      await destination.check();
+      const [hung, later] = makeActivityBatch(2, ['u-hung', 'u-later']);
+      assert.ok(hung !== undefined && later !== undefined);
+      Atomics.store(flag, 0, 1);
+      const started = Date.now();
+      const outcomes = await destination.send([hung], signal);
+      const elapsed = Date.now() - started;
+      const [outcome] = outcomes;
+      assert.ok(outcome !== undefined && !outcome.ok);
+      assert.deepEqual([outcome.error.code, outcome.error.retryable], ['destination_timeout', true]);
+      assert.ok(elapsed >= timeoutMs - 50 && elapsed < timeoutMs + 2_500, `failed after ${elapsed} ms`);
+      // The stuck thread wakes up: it must not rename the file it was holding.
+      Atomics.store(flag, 0, 0);
+      Atomics.notify(flag, 0);
+      const deadline = Date.now() + 5_000;
+      while ((await allFiles(root)).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(await allFiles(root), [], 'the abandoned write was not renamed into place, and its temporary file is gone');
+      assert.deepEqual(await destination.send([later, hung], signal), [{ ok: true }, { ok: true }], 'a new writer thread takes over');
+      assert.equal((await allFiles(root)).length, 2);
+    } finally {
+      Atomics.store(flag, 0, 0);
+      Atomics.notify(flag, 0);
+      await destination.close();
+    }
   });
 });
 
@@ -173,9 +213,10 @@ describe('file client temp files', () => {
       const folders = await readdir(join(root, TEMP_FOLDER));
       assert.ok(!folders.includes(`${host}.${deadPid}`), 'stale folder of a dead process removed');
       assert.ok(folders.includes(`other-host.${deadPid}`), "another host's folder left alone");
-      await client.writeAtomic('a/b.json', Buffer.from('{}'));
+      assert.deepEqual(await client.writeBatch([{ key: 'a/b.json', body: Buffer.from('{}') }], new AbortController().signal), [{ ok: true }]);
       assert.equal(await readFile(join(root, 'a', 'b.json'), 'utf8'), '{}');
       assert.deepEqual(await readdir(join(root, TEMP_FOLDER, `${host}.${process.pid}`)), [], 'no temp file left after a write');
+      await client.close();
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -211,4 +211,24 @@ describe('firestore layout on the emulator', () => {
     assert.ok((await readDocument(projectId, 'health/prod/activity/user-a-2026-07-01T06:04:11Z.json', 'terra-db')) !== undefined);
     assert.equal(await readDocument(projectId, 'health/prod/activity/user-a-2026-07-01T06:04:11Z.json'), undefined, 'not in the default database');
   });
+
+  it('what a document keeps of Terra\'s JSON, as the README says: integers to 2^53 as int64, beyond as doubles; 1000.0 as 1000; -0.0 as a double; escapes decoded', async () => {
+    const projectId = emulator.current.projectId();
+    const { destination } = real(projectId);
+    const base = makeRecord({ userId: 'user-bytes' });
+    const itemText = JSON.stringify(base.item ?? {}).replace(/^\{/, '{"big_id": 12345678901234567890, "safe_id": 9007199254740991, "distance": 1000.0, "zero": -0.0, "name": "caf\\u00e9", ');
+    const body = `{"type": "activity", "user": ${JSON.stringify(base.event['user'])}, "data": [${itemText}], "version": "2022-03-16"}`;
+    const event = JSON.parse(body) as { data: Array<Record<string, unknown>> };
+    const record: TerraRecord = { ...base, body: Buffer.from(body), item: event.data[0] ?? {}, event };
+    assert.deepEqual(await destination.send([record], signal), [{ ok: true }]);
+    // The emulator's REST API shows each value's Firestore type.
+    const path = 'terra/2022-03-16/activity/user-bytes-2026-07-01T06:04:11Z.json';
+    const response = await fetch(`http://${emulator.current.host}/v1/projects/${projectId}/databases/(default)/documents/${path}`, { headers: { Authorization: 'Bearer owner' } });
+    const stored = (await response.json()) as { fields: Record<string, Record<string, unknown>> };
+    assert.deepEqual(stored.fields['big_id'], { doubleValue: 12345678901234567000 }, 'beyond 2^53: a double, digits lost');
+    assert.deepEqual(stored.fields['safe_id'], { integerValue: '9007199254740991' }, 'up to 2^53: int64');
+    assert.deepEqual(stored.fields['distance'], { integerValue: '1000' }, '1000.0 is stored as the integer 1000');
+    assert.deepEqual(stored.fields['zero'], { doubleValue: -0 }, '-0.0 is stored as the double -0');
+    assert.deepEqual(stored.fields['name'], { stringValue: 'café' }, 'escapes are decoded');
+  });
 });

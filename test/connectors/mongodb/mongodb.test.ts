@@ -11,7 +11,9 @@ import type { ConnectorContext, Destination, RecordOutcome } from '../../../src/
 import { FanoutError } from '../../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../../src/records/record.js';
 import { makeActivityBatch, makeAthleteRecord, makeDailyRecord, makeRecord, makeUserEventRecord } from '../../support/records.js';
-import { useMongoTarget } from '../../support/mongodb-stand-in.js';
+import { CLOSE_GRACE_MS } from '../../../connectors/shared/call-deadline.js';
+import { freezeProcessTree } from '../../support/freeze-process.js';
+import { startMongoStandIn, useMongoTarget } from '../../support/mongodb-stand-in.js';
 import { freePort } from '../../support/server-process.js';
 
 /**
@@ -222,9 +224,98 @@ describe(`mongodb destination against a wire-protocol server (${process.env['MON
     }
   });
 
+  it("rawBody keeps Terra's bytes in _terra.raw; the parsed fields keep what BSON can (documented in the README)", async () => {
+    const database = target.current.database();
+    const destination = open(configFor(database, { rawBody: true }));
+    const base = makeRecord({ userId: 'u-bytes', summaryId: 'bytes-1' });
+    const itemText = JSON.stringify(base.item ?? {}).replace(/^\{/, '{"big_id": 12345678901234567890, "distance": 1000.0, "zero": -0.0, "name": "caf\\u00e9", ');
+    const body = `{"type": "activity", "user": ${JSON.stringify(base.event['user'])}, "data": [${itemText}], "version": "2022-03-16"}`;
+    // record.item is what the lane parsed: JSON.parse's values.
+    const parsed = JSON.parse(body) as { data: Array<Record<string, unknown>> };
+    const record: TerraRecord = { ...base, body: Buffer.from(body), item: parsed.data[0] ?? {}, event: parsed };
+    assert.deepEqual(codes(await destination.send([record], live())), ['ok']);
+    const [stored] = await allDocuments(database, 'activity');
+    assert.ok(stored !== undefined);
+    const meta = stored['_terra'] as Record<string, unknown>;
+    assert.equal(meta['raw'], body, '_terra.raw is the record exactly as sent');
+    assert.equal(stored['big_id'], 12345678901234567000, 'the parsed field lost the digits beyond 2^53');
+    assert.equal(stored['distance'], 1000);
+    assert.equal(stored['name'], 'café');
+    const without = open(configFor(target.current.database()));
+    assert.deepEqual(codes(await without.send([record], live())), ['ok']);
+  });
+
   it('a connection string the driver refuses fails check() as destination_misconfigured', async () => {
     const destination = open(configFor('terra', { url: 'mongodb://127.0.0.1:1/?notARealOption=1&maxPoolSize=notanumber' }));
     await assert.rejects(destination.check(), (error: unknown) => error instanceof FanoutError && error.code === 'destination_misconfigured');
+  });
+});
+
+describe('mongodb destination: a server that stops answering (its own mongodb-stand-in, frozen with SIGSTOP)', () => {
+  const timeoutMs = 1_500;
+  /** What a loaded 2-core machine may add to timeoutMs before the error arrives. */
+  const marginMs = 2_500;
+
+  it('check() and send() fail as destination_timeout within timeoutMs; close() returns within its grace period; delivery resumes after the thaw', async () => {
+    const standIn = await startMongoStandIn();
+    try {
+      const database = 'tf_frozen';
+      const config = mongodbConfigSchema.parse({ url: `${standIn.url}/?directConnection=true`, database, writeConcern: { w: 1 }, timeoutMs });
+      const destination = open(config);
+      await destination.check();
+      const batch = makeActivityBatch(3);
+      assert.deepEqual(codes(await destination.send(batch.slice(0, 1), live())), ['ok'], 'delivers before the freeze');
+
+      let frozen = freezeProcessTree(standIn.pid);
+      let started = Date.now();
+      let outcomes: RecordOutcome[];
+      try {
+        outcomes = await destination.send(batch, live());
+      } finally {
+        frozen.thaw();
+      }
+      let elapsed = Date.now() - started;
+      assert.deepEqual(codes(outcomes), ['destination_timeout', 'destination_timeout', 'destination_timeout']);
+      assert.ok(outcomes.every((outcome) => !outcome.ok && outcome.error.retryable));
+      assert.ok(elapsed < timeoutMs + marginMs, `send() failed after ${elapsed} ms (timeoutMs ${timeoutMs})`);
+
+      // A fresh destination (no connection yet) against the frozen server: check() is bounded too.
+      const fresh = open(config);
+      frozen = freezeProcessTree(standIn.pid);
+      started = Date.now();
+      try {
+        await assert.rejects(fresh.check(), (error: unknown) => error instanceof FanoutError && error.retryable && error.code === 'destination_timeout');
+      } finally {
+        frozen.thaw();
+      }
+      elapsed = Date.now() - started;
+      assert.ok(elapsed < timeoutMs + marginMs, `check() failed after ${elapsed} ms (timeoutMs ${timeoutMs})`);
+
+      // The retry, as the lane makes it, lands every record.
+      let retried = outcomes;
+      for (let attempt = 0; attempt < 40 && !retried.every((outcome) => outcome.ok); attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        retried = await destination.send(batch, live());
+      }
+      assert.deepEqual(codes(retried), ['ok', 'ok', 'ok']);
+
+      // close() with a write in flight on a frozen server: bounded, and the write fails retryable.
+      frozen = freezeProcessTree(standIn.pid);
+      try {
+        const inFlight = destination.send(makeActivityBatch(2, ['u-closing']), live());
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        started = Date.now();
+        await destination.close();
+        elapsed = Date.now() - started;
+        assert.ok(elapsed < CLOSE_GRACE_MS + marginMs, `close() took ${elapsed} ms`);
+        const closing = await inFlight;
+        assert.ok(closing.every((outcome) => !outcome.ok && outcome.error.retryable), codes(closing).join());
+      } finally {
+        frozen.thaw();
+      }
+    } finally {
+      await standIn.stop();
+    }
   });
 });
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { SQSServiceException } from '@aws-sdk/client-sqs';
-import { awsClientSettings, awsConnectionFields, awsWhere, sdkCallSignal } from '../../../connectors/shared/aws-connection.js';
+import { awsClientSettings, awsConnectionFields, awsWhere } from '../../../connectors/shared/aws-connection.js';
+import { sharedCallSignal } from '../../../connectors/shared/call-deadline.js';
 import { classifyAwsError, readAwsError } from '../../../connectors/shared/aws-errors.js';
 
 const connectionSchema = z.strictObject(awsConnectionFields);
@@ -35,8 +36,8 @@ describe('aws connection settings', () => {
 
   it('SDK calls share one signal per lane signal, aborted with it, without a listener limit', async () => {
     const lane = new AbortController();
-    const call = sdkCallSignal(lane.signal);
-    assert.equal(sdkCallSignal(lane.signal), call);
+    const call = sharedCallSignal(lane.signal);
+    assert.equal(sharedCallSignal(lane.signal), call);
     const warnings: string[] = [];
     const onWarning = (warning: Error): void => {
       warnings.push(warning.name);
@@ -52,7 +53,7 @@ describe('aws connection settings', () => {
     assert.equal((call.reason as Error).message, 'shutdown');
     const already = new AbortController();
     already.abort();
-    assert.equal(sdkCallSignal(already.signal).aborted, true);
+    assert.equal(sharedCallSignal(already.signal).aborted, true);
   });
 
   it('names where a client talks to without credentials or query', () => {

@@ -12,7 +12,7 @@ import type { TerraRecord } from '../../../src/records/record.js';
 import { makeActivityBatch, makeRecord, makeUserEventRecord } from '../../support/records.js';
 
 const layoutSchema = z.strictObject(objectLayoutFields).superRefine(checkObjectLayout);
-const layout = (input: Record<string, unknown> = {}): ObjectLayout => layoutSchema.parse(input);
+const layout = (input: Record<string, unknown> = {}): ObjectLayout => ({ timeoutMs: 60_000, ...layoutSchema.parse(input) });
 const context = { tenant: 'acme', destination: 'bucket', logger: pino({ level: 'silent' }) };
 
 function at(record: TerraRecord, partition: number, offset: number): TerraRecord {

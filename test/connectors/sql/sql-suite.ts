@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { sqlConfigSchema, type SqlConfig } from '../../../connectors/sql/config.js';
-import { createSqlClient, type SqlPort } from '../../../connectors/sql/client.js';
+import { createSqlClient, type SqlClientHooks, type SqlPort, type SqlStep } from '../../../connectors/sql/client.js';
+import { CLOSE_GRACE_MS } from '../../../connectors/shared/call-deadline.js';
 import { createSqlDestination } from '../../../connectors/sql/destination.js';
 import { ddlObjects } from '../../../connectors/shared/sql-rows/ddl.js';
 import { shippedDdlFiles } from '../../../connectors/shared/sql-rows/ddl-files.js';
@@ -16,6 +17,7 @@ import { tableLayout, defaultTableNames } from '../../../connectors/shared/sql-r
 import type { ConnectorContext, Destination, RecordOutcome } from '../../../src/connector/contract.js';
 import { FanoutError } from '../../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../../src/records/record.js';
+import { freezeProcessTree, type FrozenProcess } from '../../support/freeze-process.js';
 import { freePort, type UsedServer } from '../../support/server-process.js';
 import { activity, sendOk, userEvent, type Json } from './relational-records.js';
 import { makeActivityBatch, makeAthleteRecord, makeDailyRecord } from '../../support/records.js';
@@ -23,6 +25,8 @@ import { makeActivityBatch, makeAthleteRecord, makeDailyRecord } from '../../sup
 /** What both test servers offer (test/support/postgres.ts, test/support/mariadb.ts). */
 export interface TestDatabase {
   url: string;
+  /** The server's process id, or null for an external server (the frozen-server tests then skip). */
+  pid: number | null;
   query<Row>(text: string, values?: unknown[]): Promise<Row[]>;
   createDatabase(prefix: string): Promise<string>;
 }
@@ -62,9 +66,9 @@ export function describeSqlDestination(options: SuiteOptions): void {
   });
 
   /** A destination (and its real client) on `url`; closed after the file. */
-  function open(input: Record<string, unknown>): { config: SqlConfig; client: SqlPort; destination: Destination } {
+  function open(input: Record<string, unknown>, hooks: SqlClientHooks = {}): { config: SqlConfig; client: SqlPort; destination: Destination } {
     const config = sqlConfigSchema.parse({ dialect, url: server.current.url, ...input });
-    const client = createSqlClient(config);
+    const client = createSqlClient(config, hooks);
     const destination = createSqlDestination(config, client, context);
     opened.push(destination);
     return { config, client, destination };
@@ -320,6 +324,33 @@ export function describeSqlDestination(options: SuiteOptions): void {
       await destination.close();
     });
 
+    it("the payload column and Terra's bytes: MariaDB keeps them exactly; PostgreSQL's jsonb keeps every number's digits but not the text", async () => {
+      const { destination } = await main();
+      const base = activity(unique('bytes'), {}, 1_000);
+      const item = base.item ?? {};
+      // Built as text: JSON.stringify would already have lost what this test is about.
+      const itemText = JSON.stringify(item).replace(/^\{/, '{"big_id": 12345678901234567890, "distance": 1000.0, "zero": -0.0, "name": "caf\\u00e9",  "z": 1, "a": 2, ');
+      const body = `{"type": "activity", "user": ${JSON.stringify(base.event['user'])}, "data": [${itemText}], "version": "2022-03-16"}`;
+      const record: TerraRecord = { ...base, body: Buffer.from(body) };
+      await sendOk(destination, [record]);
+      const [row] = await server.current.query<{ payload: unknown }>(
+        dialect === 'postgres'
+          ? `SELECT payload::text AS payload FROM ${table('terra_activity')} WHERE payload_id = $1`
+          : `SELECT CAST(payload AS CHAR) AS payload FROM ${table('terra_activity')} WHERE payload_id = ?`,
+        [record.identity],
+      );
+      const stored = String(row?.payload);
+      if (dialect === 'mysql') {
+        assert.equal(stored, body, 'MariaDB (JSON is LONGTEXT) keeps the exact bytes');
+        return;
+      }
+      assert.match(stored, /"big_id": 12345678901234567890[,}]/, 'integers beyond 2^53 keep every digit (numeric)');
+      assert.match(stored, /"distance": 1000\.0[,}]/, 'trailing zeros are kept (numeric keeps its scale)');
+      assert.match(stored, /"zero": 0\.0[,}]/, '-0.0 becomes 0.0 (numeric has no negative zero)');
+      assert.match(stored, /"name": "café"/, 'escapes are decoded');
+      assert.notEqual(stored, body, 'key order and whitespace are jsonb\'s own');
+    });
+
     it('a row lock held longer than statementTimeoutMs fails the batch as a retryable timeout', async () => {
       const { destination: owner } = await main();
       const user = unique('locked');
@@ -339,6 +370,139 @@ export function describeSqlDestination(options: SuiteOptions): void {
         await release();
       }
       await sendOk(destination, [{ ...record, orderingTimestampMs: 2_000 }]);
+    });
+  });
+
+  describe(`sql destination (${dialect}): a database that stops answering (server frozen with SIGSTOP)`, () => {
+    const timeoutMs = 1_500;
+    /** What a loaded 2-core machine may add to timeoutMs before the error arrives. */
+    const marginMs = 2_500;
+
+    /** A destination whose client freezes the whole server just before `step` is sent (once). */
+    function freezingAt(step: SqlStep, input: Record<string, unknown> = {}): { destination: Destination; arm(): void; frozen(): FrozenProcess | undefined } {
+      let frozen: FrozenProcess | undefined;
+      let armed = false;
+      const { destination } = open(
+        { schema: 'terra', timeoutMs, statementTimeoutMs: 1_000, ...input },
+        {
+          beforeStep(current) {
+            if (!armed || current !== step) return;
+            armed = false;
+            const pid = server.current.pid;
+            assert.ok(pid !== null);
+            frozen = freezeProcessTree(pid);
+          },
+        },
+      );
+      return {
+        destination,
+        arm: () => {
+          armed = true;
+        },
+        frozen: () => frozen,
+      };
+    }
+
+    const skip = (): boolean => server.current.pid === null;
+
+    for (const step of ['connect', 'begin', 'statement', 'commit'] as const) {
+      it(`send(): frozen before ${step}: destination_timeout within timeoutMs, then the next send on the same destination delivers`, async (t) => {
+        if (skip()) return t.skip('external server: cannot freeze it');
+        // connect is reached only without an idle connection: a destination that has not been used.
+        const { destination, arm, frozen } = freezingAt(step);
+        const user = unique(`frozen-${step}`);
+        if (step === 'connect') await open({ schema: 'terra' }).destination.check();
+        else {
+          await destination.check();
+          await sendOk(destination, [activity(user, {}, 1_000)]);
+        }
+        const record = activity(user, {}, 2_000);
+        arm();
+        const started = Date.now();
+        let outcomes: RecordOutcome[];
+        try {
+          outcomes = await destination.send([record], signal);
+        } finally {
+          frozen()?.thaw();
+        }
+        const elapsed = Date.now() - started;
+        assert.ok(frozen() !== undefined, `the server was frozen before ${step}`);
+        assert.equal(outcomes.length, 1);
+        const [outcome] = outcomes;
+        assert.ok(outcome !== undefined && !outcome.ok, 'the write failed');
+        assert.deepEqual([outcome.error.code, outcome.error.retryable], ['destination_timeout', true], outcome.error.message);
+        assert.ok(elapsed >= timeoutMs - 100 && elapsed < timeoutMs + marginMs, `failed after ${elapsed} ms (timeoutMs ${timeoutMs})`);
+        // The timed-out connection was destroyed, not handed back: the retry writes on a sound one.
+        await sendOk(destination, [record]);
+        const [row] = await server.current.query<{ ordering_ts: number | string }>(`SELECT ordering_ts FROM ${table('terra_data_payloads')} WHERE payload_id = ${placeholder(1)}`, [record.identity]);
+        assert.equal(Number(row?.ordering_ts), 2_000);
+      });
+    }
+
+    for (const step of ['rollback', 'lookup', 'ddl'] as const) {
+      it(`check(): frozen before ${step === 'rollback' ? 'the rollback of the probe write' : step === 'lookup' ? 'looking up the tables' : 'creating a table'}: destination_timeout within timeoutMs, then check() passes`, async (t) => {
+        if (skip()) return t.skip('external server: cannot freeze it');
+        const url = await server.current.createDatabase(`tf_frozen_${step}`);
+        const { destination, arm, frozen } = freezingAt(step, { url });
+        arm();
+        const started = Date.now();
+        try {
+          await assert.rejects(destination.check(), (error: unknown) => {
+            assert.ok(error instanceof FanoutError);
+            assert.deepEqual([error.code, error.retryable], ['destination_timeout', true], error.message);
+            return true;
+          });
+        } finally {
+          frozen()?.thaw();
+        }
+        const elapsed = Date.now() - started;
+        assert.ok(frozen() !== undefined, `the server was frozen before ${step}`);
+        assert.ok(elapsed < timeoutMs + marginMs, `failed after ${elapsed} ms (timeoutMs ${timeoutMs})`);
+        await destination.check();
+      });
+    }
+
+    it('close() while the server is frozen and a write is in flight returns within its grace period', async (t) => {
+      if (skip()) return t.skip('external server: cannot freeze it');
+      const { destination, arm, frozen } = freezingAt('statement', { timeoutMs: 60_000 });
+      await destination.check();
+      arm();
+      const sending = destination.send([activity(unique('frozen-close'), {}, 1_000)], signal);
+      try {
+        const deadline = Date.now() + 10_000;
+        while (frozen() === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.ok(frozen() !== undefined, 'the server was frozen');
+        const started = Date.now();
+        await destination.close();
+        const elapsed = Date.now() - started;
+        assert.ok(elapsed < CLOSE_GRACE_MS + marginMs, `close() took ${elapsed} ms`);
+        const [outcome] = await sending;
+        assert.ok(outcome !== undefined && !outcome.ok && outcome.error.retryable, 'the write in flight failed, retryable');
+      } finally {
+        frozen()?.thaw();
+      }
+    });
+
+    it('send() aborted at shutdown while the server is frozen returns at once, retryable', async (t) => {
+      if (skip()) return t.skip('external server: cannot freeze it');
+      const { destination, arm, frozen } = freezingAt('commit', { timeoutMs: 60_000 });
+      await destination.check();
+      arm();
+      const shutdown = new AbortController();
+      const sending = destination.send([activity(unique('frozen-abort'), {}, 1_000)], shutdown.signal);
+      try {
+        const deadline = Date.now() + 10_000;
+        while (frozen() === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.ok(frozen() !== undefined, 'the server was frozen');
+        const started = Date.now();
+        shutdown.abort();
+        const [outcome] = await sending;
+        assert.ok(Date.now() - started < marginMs, 'the write was abandoned at once');
+        assert.ok(outcome !== undefined && !outcome.ok);
+        assert.deepEqual([outcome.error.code, outcome.error.retryable, outcome.error.detail['shutdown']], ['destination_unavailable', true, true]);
+      } finally {
+        frozen()?.thaw();
+      }
     });
   });
 

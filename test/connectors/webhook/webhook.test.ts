@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { createServer as createTcpServer } from 'node:net';
+import { createServer } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createWebhookClient } from '../../../connectors/webhook/client.js';
@@ -7,10 +8,12 @@ import { webhookConfigSchema, type WebhookConfig } from '../../../connectors/web
 import { createWebhookDestination } from '../../../connectors/webhook/destination.js';
 import { encodeHealthcheck, encodeWebhookRequest, webhookLocation } from '../../../connectors/webhook/encode.js';
 import { webhookConnector } from '../../../connectors/webhook/index.js';
+import { CLOSE_GRACE_MS } from '../../../connectors/shared/call-deadline.js';
 import type { ConnectorContext, Destination, RecordOutcome } from '../../../src/connector/contract.js';
 import { FanoutError } from '../../../src/errors/catalogue.js';
 import { verifyTerraSignature } from '../../../src/terra/signature.js';
 import { makeActivityBatch, makeRecord } from '../../support/records.js';
+import { startSilentServer } from '../../support/silent-server.js';
 import { startWebhookReceiver, type ReceivedRequest, type ReceiverAnswer, type WebhookReceiver } from '../../support/webhook-receiver.js';
 
 const secret = 'whsec-webhook-test-secret';
@@ -30,7 +33,7 @@ async function receiver(respond?: (request: ReceivedRequest) => ReceiverAnswer):
 
 function destinationFor(input: Record<string, unknown>, now?: () => number): { config: WebhookConfig; destination: Destination } {
   const config = webhookConfigSchema.parse(input);
-  const client = now === undefined ? webhookConnector.createClient(config, context) : createWebhookClient({ secret: config.secret, headers: config.headers, now });
+  const client = now === undefined ? webhookConnector.createClient(config, context) : createWebhookClient({ secret: config.secret, headers: config.headers, timeoutMs: config.timeoutMs, connections: config.concurrency, now });
   return { config, destination: createWebhookDestination(config, client, context) };
 }
 
@@ -40,7 +43,7 @@ function failure(outcome: RecordOutcome | undefined): FanoutError {
 }
 
 async function closedPort(): Promise<number> {
-  const server = createServer();
+  const server = createTcpServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   assert.ok(address !== null && typeof address === 'object');
@@ -209,6 +212,57 @@ describe('webhook destination against a local receiver', () => {
     assert.equal(error.code, 'destination_timeout');
     assert.equal(error.retryable, true);
     assert.ok(Date.now() - started < 1_500);
+  });
+
+  it('a receiver that accepts and never answers: destination_timeout within timeoutMs, its connection closed, not reused', async () => {
+    const silent = await startSilentServer();
+    try {
+      const timeoutMs = 1_000;
+      const { destination } = destinationFor({ url: `${silent.url}/hook`, secret, timeoutMs, concurrency: 2 });
+      let started = Date.now();
+      await assert.rejects(destination.check(), (error: unknown) => error instanceof FanoutError && error.code === 'destination_timeout' && error.retryable);
+      assert.ok(Date.now() - started < timeoutMs + 2_500, `check() failed after ${Date.now() - started} ms`);
+      started = Date.now();
+      const outcomes = await destination.send(makeActivityBatch(2, ['u-1', 'u-2']), signal);
+      const elapsed = Date.now() - started;
+      for (const outcome of outcomes) assert.deepEqual([failure(outcome).code, failure(outcome).retryable], ['destination_timeout', true]);
+      assert.ok(elapsed >= timeoutMs - 50 && elapsed < timeoutMs + 2_500, `send() failed after ${elapsed} ms (timeoutMs ${timeoutMs})`);
+      assert.ok(silent.bytesReceived > 0, 'the requests were sent');
+      const deadline = Date.now() + 5_000;
+      while (silent.usedClosedByClient < silent.used && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(silent.used, 3, 'one connection per request (the check and two records)');
+      assert.equal(silent.usedClosedByClient, silent.used, 'every connection whose request timed out was closed by the client');
+      const inFlight = destination.send([makeRecord()], signal);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      started = Date.now();
+      await destination.close();
+      assert.ok(Date.now() - started < CLOSE_GRACE_MS + 2_500, 'close() with a request in flight is bounded');
+      assert.equal(failure((await inFlight)[0]).retryable, true);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('an answer with a long body still counts by its status; the connection is then dropped', async () => {
+    const big = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        response.end(Buffer.alloc(1024 * 1024, 'x'));
+      });
+    });
+    await new Promise<void>((resolve) => big.listen(0, '127.0.0.1', resolve));
+    const address = big.address();
+    assert.ok(address !== null && typeof address === 'object');
+    try {
+      const { destination } = destinationFor({ url: `http://127.0.0.1:${address.port}/hook`, secret });
+      const outcomes = await destination.send(makeActivityBatch(3, ['u-1']), signal);
+      assert.deepEqual(outcomes, [{ ok: true }, { ok: true }, { ok: true }]);
+      await destination.close();
+    } finally {
+      big.closeAllConnections();
+      await new Promise<void>((resolve) => big.close(() => resolve()));
+    }
   });
 
   it('a shutdown abort is retryable and stops the batch', async () => {
