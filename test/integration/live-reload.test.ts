@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -14,6 +14,12 @@ import { startWebhookReceiver, type ReceivedRequest } from '../support/webhook-r
 import { activityEvent, useCleanups, waitFor, writeWorkerFiles } from '../support/worker-files.js';
 
 const kafka = useKafkaBroker();
+
+/** Replaces a file in one step, as config tools and editors do, so the watcher never reads half a file. */
+async function replaceFile(path: string, content: string): Promise<void> {
+  await writeFile(`${path}.tmp`, content);
+  await rename(`${path}.tmp`, path);
+}
 
 interface LogLine {
   msg: string;
@@ -81,27 +87,29 @@ describe('live reload of tenant files while events flow', () => {
 
     const sent = (path: string): ReceivedRequest[] => receiver.requests.filter((request) => request.path === `/${path}` && request.status === 200 && !request.body.includes('"healthcheck"'));
     const reloads = (): LogLine[] => logs.filter((line) => line.msg.startsWith('Tenant files reloaded'));
-    const waitForReload = async (count: number, what: string): Promise<LogLine> => {
-      assert.ok(await waitFor(() => reloads().length >= count, 60_000), `${what}: reload ${count} applied`);
-      const line = reloads()[count - 1];
+    /** The reload that started, restarted or stopped `lane`. */
+    const waitForReload = async (lane: string, what: string): Promise<LogLine> => {
+      const touches = (line: LogLine): boolean => [...(line.started ?? []), ...(line.restarted ?? []), ...(line.stopped ?? [])].includes(lane);
+      assert.ok(await waitFor(() => reloads().some(touches), 60_000), `${what}: a reload touched ${lane}`);
+      const line = reloads().find(touches);
       assert.ok(line !== undefined);
       return line;
     };
     assert.ok(await waitFor(() => sent('steady').length > 20 && sent('batchy').length > 20 && sent('leaving').length > 20, 60_000), 'every acme lane delivers');
 
     // 1. A destination's batch settings change: that lane alone restarts.
-    await writeFile(tenantFile, stringify(acme([hook('steady'), hook('batchy', { batch: { lingerMs: 20, maxRecords: 7 } }), hook('leaving')])));
-    const batchChange = await waitForReload(1, 'batch change');
+    await replaceFile(tenantFile, stringify(acme([hook('steady'), hook('batchy', { batch: { lingerMs: 20, maxRecords: 7 } }), hook('leaving')])));
+    const batchChange = await waitForReload('acme/batchy', 'batch change');
     assert.deepEqual([batchChange.restarted, batchChange.started, batchChange.stopped, batchChange.unchanged], [['acme/batchy'], [], [], 2]);
 
     // 2. A tenant is added: its lane starts (from the configured position: the beginning of its topic).
-    await writeFile(join(dir, 'tenants', 'beta.yaml'), stringify(beta));
-    const added = await waitForReload(2, 'new tenant');
+    await replaceFile(join(dir, 'tenants', 'beta.yaml'), stringify(beta));
+    const added = await waitForReload('beta/fresh', 'new tenant');
     assert.deepEqual([added.started, added.restarted, added.stopped], [['beta/fresh'], [], []]);
     const steadyBeforeBreak = sent('steady').length;
 
     // 3. A broken file: the last good config stays, the problem is logged with file:line and counted, nothing stops.
-    await writeFile(tenantFile, 'tenant: acme\ntopics: [oops\n');
+    await replaceFile(tenantFile, 'tenant: acme\ntopics: [oops\n');
     assert.ok(await waitFor(() => logs.some((line) => line.msg.startsWith('The tenant files have problems')), 60_000), 'the broken file was seen');
     const refused = logs.find((line) => line.msg.startsWith('The tenant files have problems'));
     assert.ok(refused?.problems?.some((problem) => problem.startsWith(`${tenantFile}:`) && /:\d+:\d+: /.test(problem)), JSON.stringify(refused?.problems));
@@ -111,8 +119,8 @@ describe('live reload of tenant files while events flow', () => {
     assert.ok(await waitFor(() => sent('steady').length > steadyBeforeBreak + 10, 30_000), 'lanes kept delivering on the last good config');
 
     // 4. A destination is removed (and the file is valid again): that lane drains and stops.
-    await writeFile(tenantFile, stringify(acme([hook('steady'), hook('batchy', { batch: { lingerMs: 20, maxRecords: 7 } })])));
-    const removed = await waitForReload(3, 'removed destination');
+    await replaceFile(tenantFile, stringify(acme([hook('steady'), hook('batchy', { batch: { lingerMs: 20, maxRecords: 7 } })])));
+    const removed = await waitForReload('acme/leaving', 'removed destination');
     assert.deepEqual([removed.stopped, removed.started, removed.restarted], [['acme/leaving'], [], []]);
     assert.match(await (await fetch(`${worker.http.url}/metrics`)).text(), /terra_fanout_config_problems 0/);
     const leftAt = sent('leaving').length;
