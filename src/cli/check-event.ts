@@ -3,8 +3,8 @@ import { defaultObjectKey } from '../../connectors/shared/object-key.js';
 import type { TenantConfig } from '../config/tenant-schema.js';
 import type { WorkerConfig } from '../config/worker-schema.js';
 import type { InboundMessage } from '../kafka/kafka-client.js';
-import { resolveDestinationFormat } from '../formats/destination-format.js';
 import { encodingOf } from '../formats/record-encoding.js';
+import { destinationFilter, tenantDecoderSettings } from '../pipeline/destination-reader.js';
 import { createMessageReader } from '../pipeline/read-message.js';
 import type { TerraRecord } from '../records/record.js';
 
@@ -63,16 +63,8 @@ function asMessage(input: CheckInput, options: CheckOptions): InboundMessage {
  */
 export async function checkEvents(inputs: readonly CheckInput[], options: CheckOptions): Promise<CheckLine[]> {
   const lines: CheckLine[] = [];
-  const base = {
-    maxMessageBytes: options.worker.budgets.maxMessageBytes,
-    s3Payload: options.worker.s3Payload,
-    fetch: options.fetch,
-    events: null,
-    providers: null,
-  } as const;
-  const signature = options.tenant?.source?.signature;
-  const signatureSetting = signature === undefined ? undefined : { secret: signature.secret.reveal(), required: signature.required, toleranceSeconds: signature.toleranceSeconds };
-  const readRecords = createMessageReader({ ...base, signature: signatureSetting, unit: 'record' });
+  const decoding = tenantDecoderSettings(options.worker, options.tenant ?? {}, options.fetch);
+  const readRecords = createMessageReader({ ...decoding, unit: 'record', events: null, providers: null });
   for (const input of inputs) {
     const message = asMessage(input, options);
     const outcome = await readRecords(message);
@@ -89,16 +81,9 @@ export async function checkEvents(inputs: readonly CheckInput[], options: CheckO
     for (const destination of options.tenant?.destinations ?? []) {
       const connector = findConnector(destination.type);
       if (connector === undefined) continue;
-      const unit = connector.unit(destination.config);
-      const resolved = resolveDestinationFormat(destination, connector);
-      const wanted = createMessageReader({
-        ...base,
-        signature: signatureSetting,
-        unit,
-        events: destination.events === undefined ? null : new Set(destination.events),
-        providers: destination.providers === undefined ? null : new Set(destination.providers.map((provider) => provider.toUpperCase())),
-        format: resolved,
-      });
+      const filter = destinationFilter(connector, destination);
+      const { unit, format: resolved } = filter;
+      const wanted = createMessageReader({ ...decoding, ...filter });
       const result = await wanted(message);
       if (!result.ok) {
         lines.push({ input: input.name, rejected: true, code: result.error.code, reason: result.error.message, destination: destination.name });

@@ -147,6 +147,137 @@ program
     }),
   );
 
+function parsePositiveNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError('Expected a positive number.');
+  return parsed;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** The options every dead-letter command takes. */
+function withDeadLetterSelection(command: Command): Command {
+  return command
+    .requiredOption('-c, --config <worker.yaml>', 'worker config file (Kafka connection; the tenant is read from its tenants folder)')
+    .requiredOption('-t, --tenant <name>', 'the tenant whose dead-letter topic to read')
+    .option('-d, --destination <name>', 'only records parked by this destination')
+    .option('--code <code>', 'only records parked with this error code (repeatable)', collect, [])
+    .option('--since <iso-time>', 'only records parked at or after this time, e.g. 2026-07-01T00:00:00Z')
+    .option('--until <iso-time>', 'only records parked before this time')
+    .option('--identity <id>', 'only the record with this identity')
+    .option('--user <user-id>', 'only records of this Terra user')
+    .option('--limit <n>', 'at most this many records', parseInteger)
+    .option('--json', 'one JSON object per line instead of text');
+}
+
+const dlq = program.command('dlq').description('Dead letters: see what was parked and why, and send it again to the destination that parked it.');
+
+withDeadLetterSelection(
+  dlq
+    .command('inspect')
+    .description(
+      "Read the tenant's dead-letter topic up to its current end (committing nothing) and print one line per parked record: time, destination, code, attempts, source position, identity, type, user; then a summary by code and destination.",
+    ),
+)
+  .addHelpText('after', exitCodesHelp('the scan failed', 'the dead letters were read to the end seen at start', 'bad arguments or invalid config; 130: interrupted'))
+  .action(
+    commandAction(async (options: import('./dlq.js').DlqSelectionOptions) => {
+      const { runDlqInspect } = await import('./dlq.js');
+      const { interruptSignal } = await import('./interrupt-signal.js');
+      process.exitCode = await runDlqInspect(options, { out: process.stdout, err: process.stderr, signal: interruptSignal() });
+    }),
+  );
+
+withDeadLetterSelection(
+  dlq
+    .command('redrive')
+    .description(
+      "Deliver the selected dead letters again to the destination that parked each (all of the tenant's destinations, one after another, unless --destination), through its connector with the tenant's current config. Progress is kept in the consumer group <groupPrefix>.<tenant>.redrive.<destination>[.<filter hash>]: stop it (Ctrl-C) or kill it and run the same command to resume. Records that fail again are parked again with their attempts and a redriven count.",
+    ),
+)
+  .option('--dry-run', 'list what would be sent; send, park and commit nothing')
+  .option('--rate <records-per-second>', 'send at most this many records per second', parsePositiveNumber)
+  .option('--max-attempts <n>', 'attempts per record in this redrive, under the destination\'s retry policy (default 5)', parseInteger)
+  .addHelpText('after', exitCodesHelp('a record was parked again or skipped, a destination fails its check, or the scan failed', 'every selected dead letter landed (or, with --dry-run, was listed)', 'bad arguments or invalid config; 130: interrupted (run the same command to resume)'))
+  .action(
+    commandAction(async (options: import('./dlq.js').DlqRedriveOptions) => {
+      const { runDlqRedrive } = await import('./dlq.js');
+      const { interruptSignal } = await import('./interrupt-signal.js');
+      const signal = interruptSignal((received) => process.stderr.write(`Received ${received}; stopping after the dead letter in hand.\n`));
+      process.exitCode = await runDlqRedrive(options, { out: process.stdout, err: process.stderr, signal });
+    }),
+  );
+
+/** The options of the admin API clients. */
+function withAdminClient(command: Command): Command {
+  return command
+    .requiredOption('-u, --url <url>', "the worker's HTTP address, e.g. http://127.0.0.1:9464")
+    .option('--token <token>', 'admin token (default: $TERRA_FANOUT_ADMIN_TOKEN)')
+    .option('--operator <name>', 'who you are, for the worker\'s log (default: $USER)')
+    .option('--timeout <ms>', 'how long a request may take', parseInteger, 10_000);
+}
+
+interface AdminClientFlags {
+  url: string;
+  token?: string;
+  operator?: string;
+  timeout: number;
+}
+
+function adminClientOf(flags: AdminClientFlags): import('./admin-client.js').AdminClientOptions {
+  return { url: flags.url, token: flags.token ?? process.env['TERRA_FANOUT_ADMIN_TOKEN'], operator: flags.operator ?? process.env['USER'], timeoutMs: flags.timeout };
+}
+
+withAdminClient(program.command('status').description("Print a running worker's lanes as a table (state, lag, last delivery, last error, delivered, parked), from its admin API."))
+  .option('-w, --watch', 'refresh until Ctrl-C')
+  .option('--interval <ms>', 'refresh interval with --watch', parseInteger, 2000)
+  .option('--json', 'print the lanes as JSON')
+  .addHelpText('after', exitCodesHelp('the worker could not be asked (unreachable, a wrong token, admin API off)'))
+  .action(
+    commandAction(async (flags: AdminClientFlags & { watch?: boolean; interval: number; json?: boolean }) => {
+      const { runStatus } = await import('./status.js');
+      const { interruptSignal } = await import('./interrupt-signal.js');
+      process.exitCode = await runStatus({
+        client: adminClientOf(flags),
+        watch: flags.watch === true,
+        intervalMs: Math.max(250, flags.interval),
+        json: flags.json === true,
+        out: process.stdout,
+        err: process.stderr,
+        signal: interruptSignal(),
+      });
+    }),
+  );
+
+withAdminClient(program.command('tap').description("Print records as a running worker's lanes deliver, park or filter them (identity, location, outcome), from its admin API."))
+  .option('-t, --tenant <name>', 'only this tenant')
+  .option('-d, --destination <name>', 'only this destination')
+  .option('--type <type>', 'only this Terra event type')
+  .option('--user <user-id>', 'only this Terra user')
+  .option('--outcome <outcome>', 'only delivered, parked or filtered')
+  .option('--bodies', 'include record bodies (health data: mind where the output goes)')
+  .option('--limit <n>', 'exit after this many records', parseInteger)
+  .option('--json', 'one JSON event per line')
+  .addHelpText('after', exitCodesHelp('the stream could not be opened or was lost', 'stopped at --limit, on Ctrl-C, or when the worker ended the stream'))
+  .action(
+    commandAction(async (flags: AdminClientFlags & { tenant?: string; destination?: string; type?: string; user?: string; outcome?: string; bodies?: boolean; limit?: number; json?: boolean }) => {
+      const { runTap } = await import('./tap.js');
+      const { interruptSignal } = await import('./interrupt-signal.js');
+      process.exitCode = await runTap({
+        client: adminClientOf(flags),
+        filter: { tenant: flags.tenant, destination: flags.destination, type: flags.type, userId: flags.user, outcome: flags.outcome },
+        bodies: flags.bodies === true,
+        json: flags.json === true,
+        limit: flags.limit ?? null,
+        out: process.stdout,
+        err: process.stderr,
+        signal: interruptSignal(),
+      });
+    }),
+  );
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -10,8 +10,10 @@ import { createLogger } from '../observability/logger.js';
 import type { RunningWorker } from '../worker/worker.js';
 import { SHUTDOWN_MARGIN_MS, startWorker } from '../worker/worker.js';
 import { startProcessGroup } from '../worker/process-group.js';
+import { createTenantsLoader } from '../worker/reload-tenants.js';
 import { startGatewayBesideWorker } from './ingest.js';
 import { exitCode, failWithProblems } from './run-action.js';
+import { onReloadSignal } from './reload-signal.js';
 import { applyHeapGrowth, workerNodeFlags } from './v8-heap.js';
 import { onShutdownSignal } from './shutdown-signal.js';
 import { version } from './version.js';
@@ -61,7 +63,8 @@ export async function runWorkerCommand(options: RunOptions): Promise<void> {
   if (options.processes <= 1) {
     applyHeapGrowth();
     logStrayRejections(logger);
-    const worker = await startWorker(deployment, { logger });
+    const worker = await startWorker(deployment, { logger, loadTenants: createTenantsLoader(options.config, deployment.worker, logger) });
+    onReloadSignal((reason) => worker.reload(reason));
     // With `ingest.enabled`, the ingest gateway runs beside the lanes; both drain in parallel on SIGTERM.
     const gateway = await startGatewayBesideWorker(deployment, worker.metrics.registry, logger);
     const stop = async (): Promise<void> => void (await Promise.all([gateway?.stop(), worker.stop()]));
@@ -87,6 +90,13 @@ export async function runWorkerCommand(options: RunOptions): Promise<void> {
     ownMetrics,
   });
   const gateway = await startGatewayBesideWorker(deployment, ownMetrics, logger);
+  // Each worker process reloads its own lanes (it also watches the tenants folder): pass SIGHUP on.
+  onReloadSignal(async () => {
+    for (const pid of group.pids()) if (pid > 0) process.kill(pid, 'SIGHUP');
+  });
+  if (deployment.worker.admin.enabled) {
+    logger.warn({ processes: options.processes }, 'The admin API is served with one worker process only; with --processes it is not served on the configured port.');
+  }
   const stop = async (): Promise<void> => void (await Promise.all([gateway?.stop(), group.stop()]));
   onShutdownSignal(
     stop,

@@ -9,6 +9,7 @@
  *   single drain (a Ctrl-C reaches both the primary and its workers; that is still one drain).
  */
 import { createLogger } from '../observability/logger.js';
+import { createTenantsLoader } from '../worker/reload-tenants.js';
 import { metricsAsJson, readinessSchema, toWorkerProcessSchema, type FromWorkerProcess, type Readiness } from '../worker/process-group-messages.js';
 import { startWorker, type RunningWorker } from '../worker/worker.js';
 import { CommandError, exitOnError } from './run-action.js';
@@ -17,6 +18,7 @@ import { applyHeapGrowth } from './v8-heap.js';
 
 /** The lists of a /readyz body (its status code says whether it is ready). */
 const readyzBodySchema = readinessSchema.omit({ ready: true }).partial();
+import { onReloadSignal } from './reload-signal.js';
 
 /** How often the process looks at its own /readyz. */
 const READINESS_POLL_MS = 500;
@@ -44,7 +46,9 @@ async function main(): Promise<void> {
   const worker = { ...deployment.worker, http: { host: '127.0.0.1', port: 0 } };
   applyHeapGrowth();
   logStrayRejections(logger);
-  const running = await startWorker({ ...deployment, worker }, { logger });
+  // Reloads come from its own tenants-folder watcher and from SIGHUP, which the primary passes on.
+  const running = await startWorker({ ...deployment, worker }, { logger, loadTenants: createTenantsLoader(config, deployment.worker, logger) });
+  onReloadSignal((reason) => running.reload(reason));
 
   let draining: Promise<void> | undefined;
   const drain = (why: string): void => {

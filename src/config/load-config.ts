@@ -57,10 +57,7 @@ async function readDeployment(workerPath: string, env: NodeJS.ProcessEnv): Promi
     const dirAt = source.locate(['tenants', 'dir']);
     const dirProblem = (message: string): ConfigProblem => ({ file: workerPath, line: dirAt?.line ?? null, column: dirAt?.column ?? null, path: 'tenants.dir', message });
     try {
-      const names = (await readdir(tenantsDir, { withFileTypes: true }))
-        .filter((entry) => entry.isFile() && YAML_EXTENSIONS.has(extname(entry.name)))
-        .map((entry) => entry.name)
-        .sort();
+      const names = await listTenantFiles(tenantsDir);
       if (names.length === 0) problems.push(dirProblem('the tenants folder has no tenant files; expected at least one *.yaml or *.yml file'));
       listed.push(...names.map((name) => join(tenantsDir, name)));
     } catch (error) {
@@ -91,6 +88,21 @@ async function readDeployment(workerPath: string, env: NodeJS.ProcessEnv): Promi
 
   if (!worker.ok || problems.length > 0) return { loaded: { ok: false, problems }, listed };
   return { loaded: { ok: true, value: { worker: worker.value, tenants, workerPath, tenantFiles } }, listed };
+}
+
+/**
+ * The tenant file names (*.yaml, *.yml) in a tenants folder, sorted. A symbolic link to a file
+ * counts: a Kubernetes ConfigMap volume holds its files as links into a hidden `..data` folder.
+ * Throws when the folder cannot be read.
+ */
+export async function listTenantFiles(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (!YAML_EXTENSIONS.has(extname(entry.name))) continue;
+    if (entry.isFile()) names.push(entry.name);
+    else if (entry.isSymbolicLink() && (await stat(join(dir, entry.name)).then((info) => info.isFile(), () => false))) names.push(entry.name);
+  }
+  return names.sort();
 }
 
 /**

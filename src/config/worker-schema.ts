@@ -125,6 +125,26 @@ const tenantsSchema = strictObject({
     .min(1)
     .default('tenants')
     .meta({ description: 'Folder of tenant files (*.yaml, *.yml), relative to this worker file. Loaded as an absolute path.', examples: ['tenants', '/etc/terra-fanout/tenants'] }),
+  watch: z
+    .boolean()
+    .default(true)
+    .meta({ description: 'Reload the tenant files when the folder changes: only lanes whose settings changed restart; an invalid file keeps the last good config. SIGHUP and POST /admin/reload reload too.', examples: [true] }),
+  debounceMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(60_000)
+    .default(1000)
+    .meta({ description: 'After a change in the tenants folder, wait this long for it to settle before reloading. Milliseconds.', examples: [1000] }),
+  rescanIntervalMs: z
+    .number()
+    .int()
+    .min(1000)
+    .default(30_000)
+    .meta({
+      description: 'Also compare the folder\'s contents at this interval, for volumes where file-system events do not arrive (Kubernetes ConfigMap symlink swaps, network file systems). Milliseconds.',
+      examples: [30_000],
+    }),
 });
 
 const allowedHostSchema = z
@@ -213,6 +233,31 @@ const logSchema = strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').meta({ description: 'Lowest log level written.', examples: ['info', 'debug'] }),
 });
 
+const tapSchema = strictObject({
+  maxSubscribers: z.number().int().min(1).max(100).default(8).meta({ description: 'Most /admin/tap streams open at once.', examples: [8] }),
+  queueEvents: z
+    .number()
+    .int()
+    .min(10)
+    .max(100_000)
+    .default(1000)
+    .meta({ description: 'Events held per tap stream while the reader is slow; beyond it, events for that reader are dropped (and counted in its stream), never delaying a lane.', examples: [1000] }),
+  maxBodyBytes: byteSizeSchema('Longest record body a tap stream shows when bodies are asked for; longer ones are cut.', '64KiB').prefault('64KiB'),
+});
+
+const adminSchema = strictObject({
+  enabled: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'Serve the admin API (/admin/...) on the HTTP port: lane status, pause and resume, offsets, reload, tap and dead letters. Off by default; when off, /admin answers 404.', examples: [false, true] }),
+  token: secretString('Bearer token the admin API requires (Authorization: Bearer <token>); at least 16 characters. Required when enabled.', '${TERRA_FANOUT_ADMIN_TOKEN}')
+    .refine((token) => token.reveal().length >= 16, 'expected a token of at least 16 characters')
+    .optional(),
+  tap: tapSchema.prefault({}).meta({ description: 'Bounds of /admin/tap streams.' }),
+}).superRefine((admin, context) => {
+  if (admin.enabled && admin.token === undefined) context.addIssue({ code: 'custom', path: ['token'], message: 'needed while the admin API is enabled; expected token: ${SOME_ENV_VAR} with at least 16 characters' });
+});
+
 export const workerConfigSchema = strictObject({
   kafka: kafkaSchema.meta({ description: 'The Kafka cluster the events are read from and dead letters written to.' }),
   http: httpSchema.prefault({}).meta({ description: 'The HTTP server for Prometheus metrics and health checks.' }),
@@ -223,6 +268,7 @@ export const workerConfigSchema = strictObject({
   shutdown: shutdownSchema.prefault({}).meta({ description: 'Graceful shutdown.' }),
   ingest: ingestSchema.prefault({}).meta({ description: 'The ingest gateway: receives Terra\'s webhook POSTs, checks their signature and produces them to the tenant\'s topic, answering 2xx only once Kafka acknowledged.' }),
   log: logSchema.prefault({}).meta({ description: 'Logging (pino JSON on stdout).' }),
+  admin: adminSchema.prefault({}).meta({ description: 'The admin API on the HTTP port (off by default).' }),
 }).meta({ title: 'terra-fanout worker', description: 'The worker file: Kafka connection, HTTP server, memory budgets and where the tenant files are.' });
 
 export type WorkerConfig = z.output<typeof workerConfigSchema>;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, Partitioners, logLevel, type Consumer, type IHeaders, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Batch as KafkaBatch, type Consumer, type IHeaders, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Secret } from '../config/secret.js';
 import { FanoutError } from '../errors/catalogue.js';
@@ -141,6 +141,12 @@ export interface KafkaClient {
   createLaneConsumer(groupId: string, topics: readonly string[], limits: ConsumerLimits): LaneConsumer;
   createProducer(): MessageProducer;
   createAdmin(): KafkaAdmin;
+  /**
+   * A group member over one topic that starts from the earliest retained offset when the group has
+   * no committed offset, whatever `fromBeginning` says: the dead-letter tools scan a topic from its
+   * start up to the high watermarks they saw, pausing each partition that got there.
+   */
+  createScanConsumer(groupId: string, topic: string, limits: ConsumerLimits): LaneConsumer;
 }
 
 function pemOrFile(value: string): string {
@@ -208,6 +214,52 @@ function headerBytes(headers: RawHeaders): number {
   return total;
 }
 
+function toInboundBatch(batch: KafkaBatch): InboundBatch {
+  const messages: InboundMessage[] = batch.messages.map((message) => {
+    const headers = readHeaders(message.headers);
+    const key = message.key ?? null;
+    const value = message.value ?? null;
+    return {
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: message.offset,
+      timestampMs: Number(message.timestamp),
+      key,
+      value,
+      headers,
+      sizeBytes: (value?.length ?? 0) + (key?.length ?? 0) + headerBytes(headers),
+    };
+  });
+  return { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, messages };
+}
+
+/**
+ * Orders a consumer's start and stop. kafkajs lets disconnect() overtake a run() that is still
+ * joining its group: the join then completes after the disconnect and leaves a member that holds
+ * partitions and never fetches (seen when a reload or an offsets move stopped a lane that was still
+ * joining). So stop() waits for a start in progress to settle (connect, subscribe, join) and start()
+ * does not run a consumer that was asked to stop meanwhile.
+ */
+function startStopOrder(): { starting(work: () => Promise<void>): Promise<void>; stopping(work: () => Promise<void>): Promise<void>; readonly stopRequested: boolean } {
+  let stopRequested = false;
+  let startup: Promise<void> = Promise.resolve();
+  return {
+    get stopRequested() {
+      return stopRequested;
+    },
+    starting(work) {
+      const run = work();
+      startup = run.catch(() => undefined);
+      return run;
+    },
+    async stopping(work) {
+      stopRequested = true;
+      await startup;
+      await work();
+    },
+  };
+}
+
 function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: string, topics: readonly string[], limits: ConsumerLimits): LaneConsumer {
   const consumer: Consumer = kafka.consumer({
     groupId,
@@ -220,6 +272,7 @@ function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 30_000 },
   });
   let running = false;
+  const order = startStopOrder();
   let applied = 'none';
   let wanted: PauseState = { all: false, partitions: [] };
   const applyPause = (): void => {
@@ -238,38 +291,26 @@ function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
     applied = signature;
   };
   return {
-    async start(onBatch) {
-      await consumer.connect();
-      for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: connection.fromBeginning });
-      running = true;
-      applyPause();
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          const messages: InboundMessage[] = batch.messages.map((message) => {
-            const headers = readHeaders(message.headers);
-            const key = message.key ?? null;
-            const value = message.value ?? null;
-            return {
-              topic: batch.topic,
-              partition: batch.partition,
-              offset: message.offset,
-              timestampMs: Number(message.timestamp),
-              key,
-              value,
-              headers,
-              sizeBytes: (value?.length ?? 0) + (key?.length ?? 0) + headerBytes(headers),
-            };
-          });
-          await onBatch(
-            { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, messages },
-            { resolveOffset, heartbeat, isActive: () => running && isRunning() && !isStale() },
-          );
-        },
-      });
-    },
+    start: (onBatch) =>
+      order.starting(async () => {
+        await consumer.connect();
+        for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: connection.fromBeginning });
+        if (order.stopRequested) return;
+        const started = consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: 1,
+          eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+            await onBatch(toInboundBatch(batch), { resolveOffset, heartbeat, isActive: () => running && isRunning() && !isStale() });
+          },
+        });
+        // kafkajs accepts pause()/resume() only once run() has created its consumer group (which run()
+        // does before its first await): a lane that starts paused (an operator pause kept across a
+        // restart) pauses here, before anything is fetched.
+        running = true;
+        applyPause();
+        await started;
+      }),
     async commit(offsets) {
       if (offsets.length === 0) return;
       await consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
@@ -289,10 +330,11 @@ function createLaneConsumer(kafka: Kafka, connection: KafkaConnection, groupId: 
         if (!event.payload.restart) listener(event.payload.error);
       });
     },
-    async stop() {
-      running = false;
-      await consumer.disconnect();
-    },
+    stop: () =>
+      order.stopping(async () => {
+        running = false;
+        await consumer.disconnect();
+      }),
   };
 }
 
@@ -361,6 +403,7 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
     createLaneConsumer: (groupId, topics, limits) => createLaneConsumer(kafka, connection, groupId, topics, limits),
     createProducer: () => createProducer(kafka),
     createAdmin: () => createAdmin(kafka),
+    createScanConsumer: (groupId, topic, limits) => createLaneConsumer(kafka, { ...connection, fromBeginning: true }, groupId, [topic], limits),
   };
 }
 

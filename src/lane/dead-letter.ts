@@ -6,6 +6,9 @@ import type { InboundMessage, OutboundMessage } from '../kafka/kafka-client.js';
  * replayed as it was, plus `x-terra-fanout-*` headers that say where it came from and why it
  * was parked (the Kafka Connect way: context in headers, payload unchanged).
  */
+/** Every header terra-fanout adds to a dead letter starts with this. */
+export const deadLetterHeaderPrefix = 'x-terra-fanout-';
+
 export const deadLetterHeader = {
   code: 'x-terra-fanout-error-code',
   message: 'x-terra-fanout-error-message',
@@ -23,6 +26,8 @@ export const deadLetterHeader = {
   recordIdentity: 'x-terra-fanout-record-identity',
   recordType: 'x-terra-fanout-record-type',
   recordIndex: 'x-terra-fanout-record-index',
+  /** How many times a redrive delivered this record again and it failed again; absent before the first redrive. */
+  redriven: 'x-terra-fanout-redriven',
 } as const;
 
 export interface DeadLetterInput {
@@ -38,6 +43,12 @@ export interface DeadLetterInput {
   connector: string;
   /** Set when one record of the message failed rather than the whole message. */
   record?: { identity: string; type: string; itemIndex: number | null } | undefined;
+  /**
+   * Set when a redrive parks a record again: the attempts and first failure of the dead letter it
+   * redrove, and its redriven count. `attempts` and `firstFailureMs` above are this redrive's own;
+   * the header carries the sum of attempts, the earliest first failure and the count plus one.
+   */
+  previous?: { attempts: number; redriven: number; firstFailureMs: number | null } | undefined;
 }
 
 const maxMessageHeaderLength = 1000;
@@ -45,14 +56,16 @@ const maxMessageHeaderLength = 1000;
 export function buildDeadLetter(input: DeadLetterInput): OutboundMessage {
   const headers: Record<string, Buffer | string | Array<Buffer | string>> = {};
   for (const [name, values] of Object.entries(input.message.headers)) {
-    if (name.startsWith('x-terra-fanout-')) continue; // a redriven message gets fresh context
+    if (name.startsWith(deadLetterHeaderPrefix)) continue; // a redriven message gets fresh context
     headers[name] = values.length === 1 && values[0] !== undefined ? values[0] : [...values];
   }
   headers[deadLetterHeader.code] = input.error.code;
   headers[deadLetterHeader.message] = input.error.message.slice(0, maxMessageHeaderLength);
   if (input.cause !== undefined) headers[deadLetterHeader.causeCode] = input.cause.code;
-  headers[deadLetterHeader.attempts] = String(input.attempts);
-  headers[deadLetterHeader.firstFailureAt] = new Date(input.firstFailureMs).toISOString();
+  const previous = input.previous;
+  headers[deadLetterHeader.attempts] = String(input.attempts + (previous?.attempts ?? 0));
+  const firstFailureMs = previous === undefined || previous.firstFailureMs === null ? input.firstFailureMs : Math.min(previous.firstFailureMs, input.firstFailureMs);
+  headers[deadLetterHeader.firstFailureAt] = new Date(firstFailureMs).toISOString();
   headers[deadLetterHeader.lastFailureAt] = new Date(input.lastFailureMs).toISOString();
   headers[deadLetterHeader.tenant] = input.tenant;
   headers[deadLetterHeader.destination] = input.destination;
@@ -66,5 +79,6 @@ export function buildDeadLetter(input: DeadLetterInput): OutboundMessage {
     headers[deadLetterHeader.recordType] = input.record.type;
     if (input.record.itemIndex !== null) headers[deadLetterHeader.recordIndex] = String(input.record.itemIndex);
   }
+  if (previous !== undefined) headers[deadLetterHeader.redriven] = String(previous.redriven + 1);
   return { key: input.message.key, value: input.message.value, headers };
 }

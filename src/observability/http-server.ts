@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -9,6 +9,14 @@ export interface HealthSource {
   stalled?(): Array<{ lane: string; reason: string; since: string }>;
   /** Lanes an operator paused: deliberate, not a fault, never counted as unready. */
   paused?(): string[];
+}
+
+/** Routes served beside the built-in ones (the admin API). */
+export interface ExtraRoutes {
+  /** Takes the request and answers it (returns true), or leaves it to the built-in routes (false). */
+  handle(request: IncomingMessage, response: ServerResponse): boolean;
+  /** Ends long-lived responses (event streams) before the server closes. */
+  close?(): void;
 }
 
 export interface HttpServer {
@@ -22,8 +30,9 @@ export interface HttpServer {
  * with the lanes still waiting otherwise. The body always lists the lanes that are stalled (and
  * why) and the paused ones, so a stuck lane shows there even while the process is ready.
  */
-export async function startHttpServer(options: { host: string; port: number; registry: Registry; health: HealthSource }): Promise<HttpServer> {
+export async function startHttpServer(options: { host: string; port: number; registry: Registry; health: HealthSource; extraRoutes?: ExtraRoutes | undefined }): Promise<HttpServer> {
   const server: Server = createServer((request, response) => {
+    if (options.extraRoutes?.handle(request, response) === true) return;
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -55,9 +64,10 @@ export async function startHttpServer(options: { host: string; port: number; reg
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`,
-    // Keep-alive connections (a Prometheus scraper) would hold close() open: end them too.
+    // Event streams end first; keep-alive connections (a Prometheus scraper) would hold close() open: end them too.
     close: () =>
       new Promise<void>((resolve) => {
+        options.extraRoutes?.close?.();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -97,6 +97,32 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
 }
 
 /**
+ * Metrics of the operations surface: live reload of tenant files and the admin API. A group of its
+ * own, registered on the worker's registry: `createOperationsMetrics(metrics.registry)`.
+ */
+export interface OperationsMetrics {
+  /** `outcome`: `applied` (valid, changes applied), `unchanged` (valid, nothing to do), `invalid` (problems; the last good config stays), `failed` (applying failed). */
+  configReloads: Counter<'outcome'>;
+  /** Problems found by the last reload attempt; 0 once the files are valid again. */
+  configProblems: Gauge;
+  /** `route` is the route template (`/admin/lanes/{tenant}/{destination}/pause`...), `status` the HTTP status. */
+  adminRequests: Counter<'route' | 'status'>;
+}
+
+export const reloadOutcomes = ['applied', 'unchanged', 'invalid', 'failed'] as const;
+export type ReloadOutcome = (typeof reloadOutcomes)[number];
+
+export function createOperationsMetrics(registry: Registry): OperationsMetrics {
+  const configReloads = new Counter({ name: 'terra_fanout_config_reloads_total', help: 'Reloads of the tenant files, by outcome.', labelNames: ['outcome'], registers: [registry] });
+  for (const outcome of reloadOutcomes) configReloads.inc({ outcome }, 0);
+  return {
+    configReloads,
+    configProblems: new Gauge({ name: 'terra_fanout_config_problems', help: 'Problems in the tenant files found by the last reload (the last good config stays while above 0).', registers: [registry] }),
+    adminRequests: new Counter({ name: 'terra_fanout_admin_requests_total', help: 'Admin API requests, by route and HTTP status.', labelNames: ['route', 'status'], registers: [registry] }),
+  };
+}
+
+/**
  * The ingest gateway's metrics (`terra-fanout ingest`, or `run` with `ingest.enabled`), a group
  * of their own beside the lane metrics. `tenant` is a configured tenant name, or `_unknown` for a
  * path that names none (never the path itself); `status` is the HTTP status answered, or

@@ -28,8 +28,11 @@ export function laneSpecs(tenants: readonly TenantConfig[], connectors: readonly
       if (connector === undefined) throw new Error(`Unknown destination type ${destination.type}; known: ${connectors.map((c) => c.type).join(', ')}`);
       const settings = resolveDestinationSettings(tenant, destination, connector.batchDefaults);
       const name = `${tenant.tenant}/${destination.name}`;
-      const inputs = { topics: tenant.topics, deadLetterTopic: tenant.deadLetterTopic, source: tenant.source ?? null, destination, settings };
-      specs.set(name, { name, tenant, destination, connector, settings, fingerprint: fingerprint(inputs) });
+      // The destination's own batch and retry blocks are left out: `settings` holds them resolved, so
+      // spelling out a default (or moving it to the tenant's defaults) does not restart the lane.
+      const { batch: _batch, retry: _retry, ...own } = destination;
+      const inputs = { topics: tenant.topics, deadLetterTopic: tenant.deadLetterTopic, source: tenant.source ?? null, destination: own, settings };
+      specs.set(name, { name, tenant, destination, connector, settings, fingerprint: configFingerprint(inputs) });
     }
   }
   return specs;
@@ -37,17 +40,24 @@ export function laneSpecs(tenants: readonly TenantConfig[], connectors: readonly
 
 /** The parts of a tenant every one of its lanes shares: a change here rebuilds its decoder. */
 export function tenantDecodeFingerprint(tenant: TenantConfig): string {
-  return fingerprint({ topics: tenant.topics, source: tenant.source ?? null });
+  return configFingerprint({ topics: tenant.topics, source: tenant.source ?? null });
 }
 
-function fingerprint(value: unknown): string {
+/** A digest of a config value with its secrets' values included and object keys sorted. Never printed. */
+export function configFingerprint(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(revealed(value))).digest('hex');
 }
 
-/** A plain copy with every Secret as its value (Secret.toJSON would hide a changed secret). */
+/** A plain copy with every Secret as its value (Secret.toJSON would hide a changed secret), keys sorted. */
 function revealed(value: unknown): unknown {
   if (value instanceof Secret) return { secret: value.reveal() };
   if (Array.isArray(value)) return value.map(revealed);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, revealed(item)]));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([key, item]) => [key, revealed(item)]),
+    );
+  }
   return value;
 }

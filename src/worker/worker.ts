@@ -8,11 +8,14 @@ import { ByteBudget } from '../lane/byte-budget.js';
 import { Lane, tenantLaneReader } from '../lane/lane.js';
 import { startHttpServer, type HttpServer } from '../observability/http-server.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
-import { destinationFormatWarnings, resolveDestinationFormat } from '../formats/destination-format.js';
+import { destinationFormatWarnings } from '../formats/destination-format.js';
 import { createFormatDropReport, reportFormatDrops } from '../formats/report-format-drops.js';
+import { destinationFilter, tenantDecoderSettings } from '../pipeline/destination-reader.js';
 import { TenantDecoder } from '../pipeline/tenant-decoder.js';
 import { buildDestination } from './build-destination.js';
 import { laneSpecs, tenantDecodeFingerprint, type LaneSpec } from './lane-spec.js';
+import { createOperations } from './operations.js';
+import { planReload } from './reload-plan.js';
 import { LaneBusyError, LaneNotFoundError, type OffsetTarget, type ReloadResult, type TapSink, type WorkerControl } from './worker-control.js';
 
 export interface WorkerInput {
@@ -30,7 +33,7 @@ export interface WorkerOptions {
   fetch?: typeof fetch;
   /** The destination types available; the registry unless a test or benchmark adds its own. */
   connectors?: readonly AnyConnectorDefinition[];
-  /** Receives records as lanes deliver or park them (the admin API's tap). */
+  /** Receives records as lanes deliver or park them; the worker's own tap hub (the admin API's) otherwise. */
   tap?: TapSink;
   /** Loads the tenants again for reload(); without it reload() reports that it cannot reload. */
   loadTenants?: () => Promise<{ ok: true; tenants: readonly TenantConfig[] } | { ok: false; problems: string[] }>;
@@ -49,8 +52,13 @@ export interface RunningWorker {
    * not start). The caller should stop() the worker and exit non-zero so it is restarted.
    */
   fatal: Promise<Error>;
-  /** Applies a new set of tenants: starts, restarts and stops only the lanes that changed. */
+  /** Applies a new set of tenants: starts, restarts and stops only the lanes that changed (logged by reload(), not here). */
   apply(tenants: readonly TenantConfig[]): Promise<ReloadResult>;
+  /**
+   * Reloads the tenant files through `loadTenants` (SIGHUP; the tenants watcher and POST
+   * /admin/reload come the same way): one at a time, counted and logged.
+   */
+  reload(reason: string): Promise<ReloadResult>;
   /**
    * Drains every lane within worker.shutdown.drainTimeoutMs, commits, and closes. Resolves by
    * the deadline plus a short margin whatever a destination or the brokers do.
@@ -67,8 +75,6 @@ export const SHUTDOWN_MARGIN_MS = 3_000;
 export function laneGroupId(groupPrefix: string, tenant: string, destination: string): string {
   return `${groupPrefix}.${tenant}.${destination}`;
 }
-
-const noTap: TapSink = { wants: () => false, publish: () => undefined };
 
 interface RunningLane {
   spec: LaneSpec;
@@ -94,7 +100,8 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
   const laneBudgetBytes = Math.min(worker.budgets.laneInFlightBytes, worker.budgets.processInFlightBytes);
   const cacheBytes = worker.budgets.decodeCacheBytes ?? Math.min(32 * MiB, Math.floor(worker.budgets.processInFlightBytes / 8));
   const connectors = options.connectors ?? connectorRegistry;
-  const tap = options.tap ?? noTap;
+  const operations = createOperations({ worker, registry: metrics.registry, logger });
+  const tap = options.tap ?? operations.tap;
 
   let reportFatal: (error: Error) => void = () => undefined;
   const fatal = new Promise<Error>((resolve) => {
@@ -110,20 +117,7 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     const fingerprint = tenantDecodeFingerprint(tenant);
     const known = decoders.get(tenant.tenant);
     if (known !== undefined && known.fingerprint === fingerprint) return known.decoder;
-    const signature = tenant.source?.signature;
-    const decoder = new TenantDecoder({
-      maxMessageBytes: worker.budgets.maxMessageBytes,
-      signature: signature === undefined ? undefined : { secret: signature.secret.reveal(), required: signature.required, toleranceSeconds: signature.toleranceSeconds },
-      s3Payload: {
-        allowedHosts: worker.s3Payload.allowedHosts,
-        allowHttp: worker.s3Payload.allowHttp,
-        maxBytes: worker.s3Payload.maxBytes,
-        timeoutMs: worker.s3Payload.timeoutMs,
-        maxExpiresInSeconds: worker.s3Payload.maxExpiresInSeconds,
-      },
-      fetch: options.fetch,
-      cacheBytes,
-    });
+    const decoder = new TenantDecoder({ ...tenantDecoderSettings(worker, tenant, options.fetch), cacheBytes });
     decoders.set(tenant.tenant, { fingerprint, decoder });
     return decoder;
   };
@@ -145,12 +139,7 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     const groupId = laneGroupId(worker.kafka.groupPrefix, tenant.tenant, destinationConfig.name);
     for (const warning of destinationFormatWarnings(destinationConfig, connector)) context.logger.warn({ field: warning.path.join('.') }, warning.message);
     const reader = reportFormatDrops(
-      tenantLaneReader(decoderFor(tenant), {
-        unit: connector.unit(destinationConfig.config),
-        events: destinationConfig.events === undefined ? null : new Set(destinationConfig.events),
-        providers: destinationConfig.providers === undefined ? null : new Set(destinationConfig.providers.map((provider) => provider.toUpperCase())),
-        format: resolveDestinationFormat(destinationConfig, connector),
-      }),
+      tenantLaneReader(decoderFor(tenant), destinationFilter(connector, destinationConfig)),
       createFormatDropReport(metrics, context.logger, { tenant: tenant.tenant, destination: destinationConfig.name, connector: connector.type }),
     );
     return new Lane({
@@ -209,6 +198,7 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
       }),
       paused: () => laneList().filter((lane) => lane.pausedByOperator !== null).map((lane) => lane.name),
     },
+    extraRoutes: operations.routes,
   });
   logger.info({ lanes: [...running.keys()], http: http.url }, 'Worker started.');
 
@@ -218,24 +208,16 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     await Promise.all(lanes.map(({ lane }) => lane.stop(deadlineMs)));
   };
 
+  /** The tenants in force (the last good set applied), for the dead-letter tools. */
+  let currentTenants: readonly TenantConfig[] = input.tenants;
+
   const apply = async (tenants: readonly TenantConfig[]): Promise<ReloadResult> => {
     const wanted = laneSpecs(tenants, connectors);
-    const result: ReloadResult = { ok: true, problems: [], started: [], restarted: [], stopped: [], unchanged: [] };
-    const leaving: RunningLane[] = [];
-    const changed: LaneSpec[] = [];
-    for (const [name, current] of running) {
-      const next = wanted.get(name);
-      if (next === undefined) {
-        leaving.push(current);
-        result.stopped.push(name);
-      } else if (next.fingerprint !== current.spec.fingerprint) {
-        leaving.push(current);
-        changed.push(next);
-        result.restarted.push(name);
-      } else {
-        result.unchanged.push(name);
-      }
-    }
+    const plan = planReload(new Map([...running].map(([name, { spec }]) => [name, spec])), wanted);
+    const leaving = [...plan.stopped, ...plan.restarted].flatMap(({ name }) => {
+      const current = running.get(name);
+      return current === undefined ? [] : [current];
+    });
     // Drained first, so a restarted lane's new consumer never shares the group with its old one.
     await drain(leaving, worker.shutdown.drainTimeoutMs);
     for (const gone of leaving) {
@@ -245,15 +227,12 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
         pauses.delete(gone.spec.name);
       }
     }
+    currentTenants = tenants;
     for (const tenant of decoders.keys()) if (!tenants.some((candidate) => candidate.tenant === tenant)) decoders.delete(tenant);
-    for (const spec of changed) launch(spec, wanted.size);
-    for (const [name, spec] of wanted) {
-      if (running.has(name)) continue;
-      launch(spec, wanted.size);
-      result.started.push(name);
-    }
+    for (const spec of [...plan.restarted, ...plan.started]) launch(spec, wanted.size);
     countReaders(tenants);
-    logger.info({ started: result.started, restarted: result.restarted, stopped: result.stopped, unchanged: result.unchanged.length }, 'Tenants applied.');
+    const names = (specs: readonly LaneSpec[]): string[] => specs.map(({ name }) => name);
+    const result: ReloadResult = { ok: true, problems: [], started: names(plan.started), restarted: names(plan.restarted), stopped: names(plan.stopped), unchanged: names(plan.unchanged) };
     return result;
   };
 
@@ -294,16 +273,20 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     },
     async reload(reason) {
       if (options.loadTenants === undefined) return { ok: false, problems: ['this worker was started without a config file to reload'], started: [], restarted: [], stopped: [], unchanged: [] };
-      logger.info({ reason }, 'Reloading tenants.');
+      // The reload trigger (operations.reload) logs and counts the outcome.
+      logger.debug({ reason }, 'Reloading tenants.');
       const loaded = await options.loadTenants();
       if (!loaded.ok) {
-        logger.error({ reason, problems: loaded.problems }, 'Reload refused: the tenant files have problems; the last good config stays.');
         return { ok: false, problems: loaded.problems, started: [], restarted: [], stopped: [], unchanged: [...running.keys()] };
       }
       return apply(loaded.tenants);
     },
     tap,
   };
+  operations.attach(control, {
+    deadLetters: { kafka, worker: () => worker, tenant: (name) => currentTenants.find((tenant) => tenant.tenant === name), connectors, logger, fetch: options.fetch },
+    watch: options.loadTenants !== undefined && worker.tenants.watch,
+  });
 
   let stopped: Promise<void> | undefined;
   return {
@@ -315,15 +298,19 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     control,
     fatal,
     apply,
+    reload: (reason) => operations.reload(reason),
     stop() {
       stopped ??= (async () => {
         stopping = true;
         const deadlineMs = worker.shutdown.drainTimeoutMs;
         logger.info({ deadlineMs }, 'Draining lanes.');
         ticker.stop();
+        // Alongside the drain: the watcher stops, redrive jobs stop after the dead letter in hand, tap streams end.
+        const closingOperations = operations.close().catch((error: unknown) => logger.warn({ err: error }, 'Stopping the operations surface failed.'));
         const drained = drain([...running.values()], deadlineMs);
         const closeAll = (async () => {
           await drained;
+          await closingOperations;
           await deadLetters.close().catch((error: unknown) => logger.warn({ err: error }, 'Closing the dead-letter producer failed.'));
           await admin.close().catch(() => undefined);
         })();

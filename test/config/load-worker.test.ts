@@ -27,7 +27,7 @@ describe('loadWorkerFile', () => {
       },
       http: { host: '0.0.0.0', port: 9464 },
       budgets: { processInFlightBytes: 256 * 1024 ** 2, laneInFlightBytes: 64 * 1024 ** 2, maxMessageBytes: 32 * 1024 ** 2 },
-      tenants: { dir: join(dir, 'tenants') },
+      tenants: { dir: join(dir, 'tenants'), watch: true, debounceMs: 1000, rescanIntervalMs: 30000 },
       s3Payload: {
         allowedHosts: ['storage.googleapis.com/terra-services-p-bkt-payloads', 'terra-services-p-bkt-payloads.storage.googleapis.com'],
         allowHttp: false,
@@ -52,6 +52,7 @@ describe('loadWorkerFile', () => {
         healthcheck: 'answer',
       },
       log: { level: 'info' },
+      admin: { enabled: false, tap: { maxSubscribers: 8, queueEvents: 1000, maxBodyBytes: 64 * 1024 } },
     });
   });
 
