@@ -40,10 +40,18 @@ export function semiSpaceMiB(processBudgetBytes: number): number {
   return Math.max(8, Math.min(64, Math.round(processBudgetBytes / 16 / MiB)));
 }
 
-/** The Node flags a worker process should start with, or none when the user set their own (or tuning is off). */
+/** V8's own maximum semi-space on 64-bit machines, in MiB (what a budget of 256 MiB asks for anyway). */
+const V8_DEFAULT_SEMI_SPACE_MIB = 16;
+
+/**
+ * The Node flags a worker process should start with: none when the budget asks for V8's default
+ * (the default 256 MiB budget does, so `run` then needs no second process), when the user set their
+ * own, or when tuning is off.
+ */
 export function workerNodeFlags(processBudgetBytes: number): string[] {
   if (tuningOff() || nodeFlags().includes('--max-semi-space-size')) return [];
-  return [`--max-semi-space-size=${semiSpaceMiB(processBudgetBytes)}`];
+  const semi = semiSpaceMiB(processBudgetBytes);
+  return semi === V8_DEFAULT_SEMI_SPACE_MIB ? [] : [`--max-semi-space-size=${semi}`];
 }
 
 /** Applies the run-time part (heap growth) to this process, unless the user set it. */

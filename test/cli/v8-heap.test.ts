@@ -46,6 +46,7 @@ describe('V8 heap settings of the worker', () => {
       assert.deepEqual(workerNodeFlags(512 * MiB), [], 'NODE_OPTIONS wins');
       delete process.env['NODE_OPTIONS'];
       assert.deepEqual(workerNodeFlags(512 * MiB), ['--max-semi-space-size=32']);
+      assert.deepEqual(workerNodeFlags(256 * MiB), [], 'the default budget asks for V8\'s default: no second process');
     } finally {
       if (saved === undefined) delete process.env['NODE_OPTIONS'];
       else process.env['NODE_OPTIONS'] = saved;
