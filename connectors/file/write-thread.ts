@@ -14,7 +14,7 @@
  * probe, same id. An abandoned thread finishes its current batch (unlinking its temporary files
  * instead of renaming them), then reads the QuitMessage and ends.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -93,9 +93,15 @@ function removeStaleTempFolders(settings: WriteThreadSettings): void {
 function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return errnoOf(error).errno === 'EPERM';
+  }
+  // A process that died but was not reaped yet (an orphan in a container whose first process does
+  // not reap) still answers kill(0): on Linux, its state says it is a zombie.
+  try {
+    return !/^State:\s+[ZX]/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
   }
 }
 

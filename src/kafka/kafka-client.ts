@@ -197,15 +197,20 @@ export function kafkaClientConfig(connection: KafkaClusterSettings, logger: Logg
   };
 }
 
+/** Shared by every message without headers (most of them): nothing is allocated for them. */
+const noHeaders: RawHeaders = Object.freeze({});
+
 function readHeaders(headers: IHeaders | undefined): RawHeaders {
-  const result: Record<string, Buffer[]> = {};
-  if (headers === undefined) return result;
-  for (const [name, value] of Object.entries(headers)) {
+  if (headers === undefined) return noHeaders;
+  let result: Record<string, Buffer[]> | undefined;
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     const values = Array.isArray(value) ? value : [value];
+    result ??= {};
     result[name] = values.map((item) => (typeof item === 'string' ? Buffer.from(item) : item));
   }
-  return result;
+  return result ?? noHeaders;
 }
 
 function headerBytes(headers: RawHeaders): number {

@@ -439,17 +439,21 @@ export class Lane {
     // Taking a message only marks it as fetched (resolveOffset); resolving the last one taken covers
     // the ones before it. Nothing is committed here: commits follow delivery, in #commit.
     let lastTaken: string | undefined;
+    // Offsets rise within a batch: once one message is new to this lane, so are the rest.
+    let fresh = part.nextOffset === null;
     try {
       for (const message of batch.messages) {
         if (this.#stopping || !controls.isActive()) break;
-        const offset = BigInt(message.offset);
-        if (part.nextOffset !== null && offset < part.nextOffset) {
-          lastTaken = message.offset; // already taken by this lane
-          continue;
+        if (!fresh) {
+          if (BigInt(message.offset) < (part.nextOffset ?? 0n)) {
+            lastTaken = message.offset; // already taken by this lane
+            continue;
+          }
+          fresh = true;
         }
         const bytes = message.sizeBytes + estimateDecodedBytes(message.value?.length ?? 0);
         if (!this.#tryHold(bytes)) await this.#hold(bytes);
-        part.nextOffset = offset + 1n;
+        part.nextOffset = null; // set from the last message taken, below
         lastTaken = message.offset;
         this.#counts.messages += 1;
         const held: HeldMessage = { message, bytes };
@@ -463,7 +467,11 @@ export class Lane {
     } catch (error) {
       if (!(error instanceof Aborted)) throw error;
     } finally {
-      if (lastTaken !== undefined) controls.resolveOffset(lastTaken);
+      if (lastTaken !== undefined) {
+        const next = BigInt(lastTaken) + 1n;
+        if (part.nextOffset === null || next > part.nextOffset) part.nextOffset = next;
+        controls.resolveOffset(lastTaken);
+      }
       this.#reportCounts();
     }
     if (!this.#full()) this.#armLinger();
@@ -834,13 +842,11 @@ export class Lane {
   }
 
   async #commit(settled: readonly PendingMessage[]): Promise<void> {
+    // A partition's messages are settled in offset order: its last one is its highest.
+    const last = new Map<string, InboundMessage>();
+    for (const { message } of settled) last.set(partitionKey(message.topic, message.partition), message);
     const highest = new Map<string, { topic: string; partition: number; offset: bigint }>();
-    for (const { message } of settled) {
-      const key = partitionKey(message.topic, message.partition);
-      const offset = BigInt(message.offset);
-      const seen = highest.get(key);
-      if (seen === undefined || offset > seen.offset) highest.set(key, { topic: message.topic, partition: message.partition, offset });
-    }
+    for (const [key, message] of last) highest.set(key, { topic: message.topic, partition: message.partition, offset: BigInt(message.offset) });
     const offsets: CommitOffset[] = [];
     for (const { topic, partition, offset } of highest.values()) offsets.push({ topic, partition, offset: String(offset + 1n) });
     try {

@@ -30,14 +30,18 @@ export function estimateDecodedBytes(valueBytes: number): number {
   return Math.ceil(valueBytes * 1.5) + 512;
 }
 
+const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
+
 /** Kafka headers as the decoder sees them: lower-case names, first value, UTF-8. */
-export function headersToStrings(headers: RawHeaders): Record<string, string> {
-  const result: Record<string, string> = {};
+export function headersToStrings(headers: RawHeaders): Readonly<Record<string, string>> {
+  let result: Record<string, string> | undefined;
   for (const name in headers) {
     const first = headers[name]?.[0];
-    if (first !== undefined) result[name.toLowerCase()] = first.toString('utf8');
+    if (first === undefined) continue;
+    result ??= {};
+    result[name.toLowerCase()] = first.toString('utf8');
   }
-  return result;
+  return result ?? noHeaders;
 }
 
 /**

@@ -36,17 +36,17 @@ describe('V8 heap settings of the worker', () => {
   const cleanups = useCleanups();
 
   it('sizes the young generation from the process budget, and leaves it to an explicit flag', () => {
-    assert.equal(semiSpaceMiB(96 * MiB), 8);
-    assert.equal(semiSpaceMiB(256 * MiB), 16);
-    assert.equal(semiSpaceMiB(512 * MiB), 32);
+    assert.equal(semiSpaceMiB(16 * MiB), 8);
+    assert.equal(semiSpaceMiB(96 * MiB), 24);
+    assert.equal(semiSpaceMiB(256 * MiB), 64);
     assert.equal(semiSpaceMiB(4096 * MiB), 64);
     const saved = process.env['NODE_OPTIONS'];
     try {
       process.env['NODE_OPTIONS'] = '--max-semi-space-size=4';
       assert.deepEqual(workerNodeFlags(512 * MiB), [], 'NODE_OPTIONS wins');
       delete process.env['NODE_OPTIONS'];
-      assert.deepEqual(workerNodeFlags(512 * MiB), ['--max-semi-space-size=32']);
-      assert.deepEqual(workerNodeFlags(256 * MiB), [], 'the default budget asks for V8\'s default: no second process');
+      assert.deepEqual(workerNodeFlags(128 * MiB), ['--max-semi-space-size=32']);
+      assert.deepEqual(workerNodeFlags(64 * MiB), [], 'a budget whose quarter is V8\'s default 16 MiB needs no second process');
     } finally {
       if (saved === undefined) delete process.env['NODE_OPTIONS'];
       else process.env['NODE_OPTIONS'] = saved;
@@ -57,7 +57,7 @@ describe('V8 heap settings of the worker', () => {
     const topic = uniqueName('events');
     const { dir, workerPath } = await writeWorkerFiles({
       brokers: kafka.brokers,
-      worker: { budgets: { processInFlightBytes: '512MiB' } },
+      worker: { budgets: { processInFlightBytes: '128MiB', laneInFlightBytes: '64MiB' } },
       tenants: [{ tenant: 'acme', topics: [topic], deadLetterTopic: `${topic}.dlq`, destinations: [{ name: 'files', type: 'file', config: { directory: join('${OUT_DIR}') } }] }],
     });
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
