@@ -63,8 +63,12 @@ interface Waiter {
 
 const ignore = (): void => undefined;
 
-/** Starts a deadline `timeoutMs` from now; `shutdown` (a lane's send signal) ends it early. */
-export function startDeadline(timeoutMs: number, shutdown?: AbortSignal): CallDeadline {
+/**
+ * Starts a deadline `timeoutMs` from now; `shutdown` (a lane's send signal, and for example the
+ * connector's own close signal) ends it early.
+ */
+export function startDeadline(timeoutMs: number, shutdown?: AbortSignal | readonly AbortSignal[]): CallDeadline {
+  const shutdowns = shutdown === undefined ? [] : Array.isArray(shutdown) ? (shutdown as readonly AbortSignal[]) : [shutdown as AbortSignal];
   const waiters = new Set<Waiter>();
   let failure: ((step: string) => Error) | undefined;
   let controller: AbortController | undefined;
@@ -77,9 +81,9 @@ export function startDeadline(timeoutMs: number, shutdown?: AbortSignal): CallDe
   };
   const onShutdown = (): void => fail((step) => new ShutdownAbort(step));
   const timer = setTimeout(() => fail((step) => new DeadlineExceeded(step, timeoutMs)), timeoutMs);
-  if (shutdown !== undefined) {
-    if (shutdown.aborted) onShutdown();
-    else shutdown.addEventListener('abort', onShutdown, { once: true });
+  for (const signal of shutdowns) {
+    if (signal.aborted) onShutdown();
+    else signal.addEventListener('abort', onShutdown, { once: true });
   }
 
   return {
@@ -117,14 +121,14 @@ export function startDeadline(timeoutMs: number, shutdown?: AbortSignal): CallDe
     },
     end() {
       clearTimeout(timer);
-      shutdown?.removeEventListener('abort', onShutdown);
+      for (const signal of shutdowns) signal.removeEventListener('abort', onShutdown);
       waiters.clear();
     },
   };
 }
 
 /** Runs `call` under a deadline that ends when the call does. */
-export async function withDeadline<T>(timeoutMs: number, shutdown: AbortSignal | undefined, call: (deadline: CallDeadline) => Promise<T>): Promise<T> {
+export async function withDeadline<T>(timeoutMs: number, shutdown: AbortSignal | readonly AbortSignal[] | undefined, call: (deadline: CallDeadline) => Promise<T>): Promise<T> {
   const deadline = startDeadline(timeoutMs, shutdown);
   try {
     return await call(deadline);

@@ -96,6 +96,12 @@ export function createMysqlClient(config: SqlConfig, hooks: SqlClientHooks = {})
     if (hooks.beforeStep !== undefined) await deadline.within(Promise.resolve(hooks.beforeStep(step)), step);
   };
   let closed: Promise<void> | undefined;
+  /**
+   * Aborted by close(): a call in flight ends at once as a retryable shutdown error. mysql2 does
+   * not fail the query of a connection destroyed under it, so without this a write to a frozen
+   * server would wait out its whole timeoutMs after close() returned.
+   */
+  const closing = new AbortController();
 
   /**
    * A statement over max_allowed_packet makes the server drop the connection; depending on timing
@@ -149,7 +155,7 @@ export function createMysqlClient(config: SqlConfig, hooks: SqlClientHooks = {})
 
   return {
     ensureObjects(objects) {
-      return withDeadline(config.timeoutMs, undefined, async (deadline) => {
+      return withDeadline(config.timeoutMs, closing.signal, async (deadline) => {
         const missing = await withConnection(deadline, async (connection) => {
           const found: DdlObject[] = [];
           await before('lookup', deadline);
@@ -183,8 +189,8 @@ export function createMysqlClient(config: SqlConfig, hooks: SqlClientHooks = {})
     async write(plan, options) {
       const statements = planStatements('mysql', plan, limits);
       if (statements.length === 0) return;
-      if (options.signal.aborted) throw shuttingDown();
-      await withDeadline(config.timeoutMs, options.signal, (deadline) =>
+      if (options.signal.aborted || closing.signal.aborted) throw shuttingDown();
+      await withDeadline(config.timeoutMs, [options.signal, closing.signal], (deadline) =>
         withConnection(deadline, async (connection, markBroken) => {
           await before('begin', deadline);
           await deadline.within(connection.beginTransaction(), 'begin');
@@ -210,6 +216,7 @@ export function createMysqlClient(config: SqlConfig, hooks: SqlClientHooks = {})
     },
 
     close() {
+      closing.abort();
       closed ??= closeWithin(
         () => pool.end(),
         () => {

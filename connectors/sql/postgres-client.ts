@@ -58,6 +58,8 @@ export function createPostgresClient(config: SqlConfig, hooks: SqlClientHooks = 
     if (hooks.beforeStep !== undefined) await deadline.within(Promise.resolve(hooks.beforeStep(step)), step);
   };
   let closed: Promise<void> | undefined;
+  /** Aborted by close(): a call in flight ends at once as a retryable shutdown error. */
+  const closing = new AbortController();
 
   /**
    * A pooled connection within the deadline. One that arrives after the deadline goes back to the
@@ -116,7 +118,7 @@ export function createPostgresClient(config: SqlConfig, hooks: SqlClientHooks = 
 
   return {
     ensureObjects(objects) {
-      return withDeadline(config.timeoutMs, undefined, async (deadline) => {
+      return withDeadline(config.timeoutMs, closing.signal, async (deadline) => {
         const client = await acquire(deadline);
         const missing: DdlObject[] = [];
         try {
@@ -149,8 +151,8 @@ export function createPostgresClient(config: SqlConfig, hooks: SqlClientHooks = 
     async write(plan, options) {
       const statements = planStatements('postgres', plan, limits);
       if (statements.length === 0) return;
-      if (options.signal.aborted) throw shuttingDown();
-      await withDeadline(config.timeoutMs, options.signal, (deadline) =>
+      if (options.signal.aborted || closing.signal.aborted) throw shuttingDown();
+      await withDeadline(config.timeoutMs, [options.signal, closing.signal], (deadline) =>
         inTransaction(
           async (client) => {
             for (const statement of statements) {
@@ -165,6 +167,7 @@ export function createPostgresClient(config: SqlConfig, hooks: SqlClientHooks = 
     },
 
     close() {
+      closing.abort();
       closed ??= closeWithin(
         () => pool.end(),
         () => {

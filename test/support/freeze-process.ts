@@ -36,6 +36,46 @@ function childrenOf(pid: number): number[] {
   return children;
 }
 
+/** True once every thread of `pid` is stopped (state T in /proc/<pid>/task/<tid>/stat), or it is gone. */
+function allThreadsStopped(pid: number): boolean {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return true;
+  }
+  for (const task of tasks) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    // "tid (comm) S ...": the state follows the last ')' (comm may itself hold parentheses).
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state !== 'T' && state !== 't') return false;
+  }
+  return true;
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * kill(SIGSTOP) returns once the signal is queued, before every thread has stopped: on a loaded
+ * machine a server thread can still answer a request sent in that window. Wait (synchronously,
+ * so a hook that freezes just before a step is sent needs no await) until every thread of every
+ * stopped process is stopped.
+ */
+function waitUntilStopped(pids: readonly number[]): void {
+  const deadline = Date.now() + 10_000;
+  for (const pid of pids) {
+    while (!allThreadsStopped(pid)) {
+      if (Date.now() > deadline) throw new Error(`freezeProcessTree: process ${pid} did not stop within 10 s`);
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
 const frozenNow = new Set<FrozenProcess>();
 let cleanupRegistered = false;
 
@@ -79,5 +119,11 @@ export function freezeProcessTree(pid: number): FrozenProcess {
     },
   };
   frozenNow.add(frozen);
+  try {
+    waitUntilStopped(stopped);
+  } catch (error) {
+    frozen.thaw();
+    throw error;
+  }
   return frozen;
 }

@@ -477,6 +477,8 @@ export function describeSqlDestination(options: SuiteOptions): void {
         const elapsed = Date.now() - started;
         assert.ok(elapsed < CLOSE_GRACE_MS + marginMs, `close() took ${elapsed} ms`);
         const [outcome] = await sending;
+        const settled = Date.now() - started;
+        assert.ok(settled < CLOSE_GRACE_MS + marginMs, `the write in flight ended ${settled} ms after close() began, not at its 60 s timeout`);
         assert.ok(outcome !== undefined && !outcome.ok && outcome.error.retryable, 'the write in flight failed, retryable');
       } finally {
         frozen()?.thaw();
