@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Secret } from '../config/secret.js';
 import { FanoutError } from '../errors/catalogue.js';
 import { applyLibrdkafkaMockCompat } from './librdkafka-mock-compat.js';
+import { moveGroupOffsets, type OffsetMove } from './move-group-offsets.js';
 
 /**
  * The one engine file that talks to kafkajs. Lanes and dead letters depend on the small ports
@@ -130,10 +131,11 @@ export interface KafkaAdmin {
   groupOffsets(groupId: string, topics: readonly string[]): Promise<GroupOffset[]>;
   /** The earliest offset per partition whose timestamp is at or after `timestampMs` (the high watermark when none). */
   offsetsAtTime(topic: string, timestampMs: number): Promise<Array<{ partition: number; offset: string }>>;
-  /** Moves a group's committed offsets. Kafka refuses while the group has active members. */
-  setGroupOffsets(groupId: string, topic: string, offsets: ReadonlyArray<{ partition: number; offset: string }>): Promise<void>;
-  /** Number of members in the group now (0 when empty or unknown). */
-  groupMembers(groupId: string): Promise<number>;
+  /**
+   * Moves a group's committed offsets by joining the group (see move-group-offsets.ts). Throws
+   * GroupHasMembersError when others are in the group, unless `force`.
+   */
+  moveGroupOffsets(groupId: string, moves: readonly OffsetMove[], options: { force: boolean }): Promise<{ otherMembers: number }>;
   close(): Promise<void>;
 }
 
@@ -359,7 +361,7 @@ function createProducer(kafka: Kafka): MessageProducer {
   };
 }
 
-function createAdmin(kafka: Kafka): KafkaAdmin {
+function createAdmin(kafka: Kafka, connection: KafkaConnection): KafkaAdmin {
   const admin = kafka.admin({ retry: { retries: 2 } });
   let connected: Promise<void> | undefined;
   const ready = async (): Promise<void> => {
@@ -385,14 +387,9 @@ function createAdmin(kafka: Kafka): KafkaAdmin {
       const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, timestampMs);
       return offsets.map(({ partition, offset }) => ({ partition, offset }));
     },
-    async setGroupOffsets(groupId, topic, offsets) {
-      await ready();
-      await admin.setOffsets({ groupId, topic, partitions: offsets.map(({ partition, offset }) => ({ partition, offset })) });
-    },
-    async groupMembers(groupId) {
-      await ready();
-      const { groups } = await admin.describeGroups([groupId]);
-      return groups[0]?.members.length ?? 0;
+    moveGroupOffsets(groupId, moves, { force }) {
+      // Joining waits out the rebalance: at most a session timeout for a member that left uncleanly.
+      return moveGroupOffsets(kafka, groupId, moves, { force, sessionTimeoutMs: connection.sessionTimeoutMs, timeoutMs: connection.sessionTimeoutMs + 2 * connection.requestTimeoutMs });
     },
     async close() {
       if (connected !== undefined) await admin.disconnect();
@@ -407,7 +404,7 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
   return {
     createLaneConsumer: (groupId, topics, limits) => createLaneConsumer(kafka, connection, groupId, topics, limits),
     createProducer: () => createProducer(kafka),
-    createAdmin: () => createAdmin(kafka),
+    createAdmin: () => createAdmin(kafka, connection),
     createScanConsumer: (groupId, topic, limits) => createLaneConsumer(kafka, { ...connection, fromBeginning: true }, groupId, [topic], limits),
   };
 }

@@ -4,6 +4,7 @@ import type { AnyConnectorDefinition } from '../connector/contract.js';
 import type { TenantConfig } from '../config/tenant-schema.js';
 import type { WorkerConfig } from '../config/worker-schema.js';
 import { createKafkaClient, type KafkaAdmin, type KafkaClient } from '../kafka/kafka-client.js';
+import { GroupHasMembersError, type OffsetMove } from '../kafka/move-group-offsets.js';
 import { ByteBudget } from '../lane/byte-budget.js';
 import { Lane, tenantLaneReader } from '../lane/lane.js';
 import { startHttpServer, type HttpServer } from '../observability/http-server.js';
@@ -263,9 +264,15 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
       await drain([current], worker.shutdown.drainTimeoutMs);
       running.delete(current.spec.name);
       try {
-        const members = await admin.groupMembers(groupId);
-        if (members > 0 && !force) throw new LaneBusyError(current.spec.name, members);
-        for (const topic of current.spec.tenant.topics) await admin.setGroupOffsets(groupId, topic, await offsetsFor(admin, topic, target));
+        const moves: OffsetMove[] = [];
+        for (const topic of current.spec.tenant.topics) for (const { partition, offset } of await offsetsFor(admin, topic, target)) moves.push({ topic, partition, offset });
+        try {
+          const { otherMembers } = await admin.moveGroupOffsets(groupId, moves, { force });
+          logger.warn({ lane: current.spec.name, by, moves, otherMembers }, 'Moved a lane\'s committed offsets.');
+        } catch (error) {
+          if (error instanceof GroupHasMembersError) throw new LaneBusyError(current.spec.name, error.otherMembers);
+          throw error;
+        }
       } finally {
         if (!stopping) launch(current.spec, running.size + 1);
       }
