@@ -243,18 +243,18 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
   };
 
   const control: WorkerControl = {
-    lanes: () => laneList().map((lane) => lane.status()),
+    lanes: () => ({ lanes: laneList().map((lane) => lane.status()) }),
     async pause(tenant, destination, by) {
       const { spec, lane } = find(tenant, destination);
       pauses.set(spec.name, pauses.get(spec.name) ?? { by, atMs: now() });
       lane.pause(by);
-      return lane.status();
+      return { lane: lane.status() };
     },
     async resume(tenant, destination, by) {
       const { spec, lane } = find(tenant, destination);
       pauses.delete(spec.name);
       lane.resume(by);
-      return lane.status();
+      return { lane: lane.status() };
     },
     async setOffsets(tenant, destination, target, { by, force }) {
       const current = find(tenant, destination);
@@ -269,7 +269,7 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
       } finally {
         if (!stopping) launch(current.spec, running.size + 1);
       }
-      return find(tenant, destination).lane.status();
+      return { lane: find(tenant, destination).lane.status() };
     },
     async reload(reason) {
       if (options.loadTenants === undefined) return { ok: false, problems: ['this worker was started without a config file to reload'], started: [], restarted: [], stopped: [], unchanged: [] };
