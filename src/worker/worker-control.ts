@@ -73,6 +73,14 @@ export interface TapSink {
   publish(event: TapEvent, body: () => Buffer): void;
 }
 
+/** An operator pause of a lane, as the primary of `run --processes N` remembers and re-sends it. */
+export interface OperatorPause {
+  tenant: string;
+  destination: string;
+  by: string;
+  atMs: number;
+}
+
 export type OffsetTarget = { to: 'earliest' } | { to: 'latest' } | { to: 'time'; timestampMs: number };
 
 export interface ReloadResult {
