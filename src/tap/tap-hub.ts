@@ -32,6 +32,8 @@ export interface TapHub extends TapSink {
    */
   subscribe(filter: TapFilter, onReady: () => void): TapSubscription | null;
   readonly subscribers: number;
+  /** Every subscriber's filter now, with its id. */
+  subscriptions(): TapSubscriptionFilter[];
   /**
    * Counts events a subscriber lost before they reached the hub (with `run --processes N`, a
    * worker process's own bound); its reader is told with its own drops. An unknown id is ignored.
@@ -71,7 +73,8 @@ export function createTapHub(options: TapHubOptions): TapHub {
   const subscribers = new Set<Subscriber>();
   const closers = new Map<Subscriber, () => void>();
   let nextId = 1;
-  const changed = (): void => options.onSubscriptionsChange?.([...subscribers].map(({ id, filter }) => ({ id, filter })));
+  const subscriptions = (): TapSubscriptionFilter[] => [...subscribers].map(({ id, filter }) => ({ id, filter }));
+  const changed = (): void => options.onSubscriptionsChange?.(subscriptions());
 
   const schedule = (subscriber: Subscriber): void => {
     if (subscriber.scheduled) return;
@@ -86,6 +89,8 @@ export function createTapHub(options: TapHubOptions): TapHub {
     get subscribers() {
       return subscribers.size;
     },
+
+    subscriptions,
 
     wants(tenant, destination) {
       if (subscribers.size === 0) return false;
