@@ -71,10 +71,10 @@ async function main(): Promise<void> {
   /** The operator pauses the lanes start with: the primary's, and any change that arrives before the lanes exist. */
   let pauses: OperatorPause[] = [];
   /** The tap readers, until the forwarder exists to take them. */
+  let earlyTapSubscriptions: readonly TapSubscriptionFilter[] = [];
   let onTapSubscriptions = (subscriptions: readonly TapSubscriptionFilter[]): void => {
     earlyTapSubscriptions = subscriptions;
   };
-  let earlyTapSubscriptions: readonly TapSubscriptionFilter[] = [];
   let draining = false;
 
   const drain = (why: string): void => {

@@ -144,8 +144,8 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
   });
 
   let nextRequest = 0;
-  /** Requests waiting for their answer (metrics or an admin answer), by id. */
-  const pending = new Map<number, (message: FromWorkerProcess) => void>();
+  /** Requests waiting for their answer (metrics or an admin answer), by id; a process that exits answers none of its own. */
+  const pending = new Map<number, { slot: Slot; finish: (message: FromWorkerProcess | null) => void }>();
 
   const send = (slot: Slot, message: ToWorkerProcess): boolean => {
     const child = slot.child;
@@ -186,7 +186,7 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
       } else if (message.type === 'tap') {
         options.onTap?.({ events: message.events, dropped: message.dropped });
       } else {
-        pending.get(message.id)?.(message);
+        pending.get(message.id)?.finish(message);
       }
     });
     // An IPC channel error (the process died mid-send) shows up as its exit too.
@@ -195,6 +195,7 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
       if (slot.child === child) slot.child = null;
       slot.listening = false;
       slot.waiting = null;
+      for (const request of [...pending.values()]) if (request.slot === slot) request.finish(null);
       slot.lastExit = signal ?? String(code);
       if (stopping) return;
       const ranMs = Date.now() - slot.startedAt;
@@ -220,7 +221,7 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
         pending.delete(id);
         resolve(answer);
       };
-      pending.set(id, finish);
+      pending.set(id, { slot, finish });
       if (!send(slot, message(id))) finish(null);
     });
   };
