@@ -22,7 +22,6 @@ import {
   toWorkerProcessSchema,
   type FromWorkerProcess,
   type Readiness,
-  type StartMessage,
   type WorkerRequest,
 } from '../worker/process-group-messages.js';
 import { answerRequest } from '../worker/process-group-requests.js';
@@ -64,8 +63,8 @@ async function main(): Promise<void> {
   const running = new Promise<{ worker: RunningWorker; logger: Logger }>((resolve) => {
     started = resolve;
   });
-  let receivedStart: (message: StartMessage) => void = () => undefined;
-  const start = new Promise<StartMessage>((resolve) => {
+  let receivedStart: () => void = () => undefined;
+  const start = new Promise<void>((resolve) => {
     receivedStart = resolve;
   });
   /** The operator pauses the lanes start with: the primary's, and any change that arrives before the lanes exist. */
@@ -113,7 +112,10 @@ async function main(): Promise<void> {
     const message = parsed.data;
     switch (message.type) {
       case 'start':
-        receivedStart(message);
+        // Taken here, not after `await start`: changes sent right behind it may be handled first.
+        pauses = [...message.pauses];
+        earlyTapSubscriptions = message.tapSubscriptions;
+        receivedStart();
         break;
       case 'stop':
         drain('Asked to stop');
@@ -135,9 +137,7 @@ async function main(): Promise<void> {
     }
   });
   tell({ type: 'hello' });
-  const startState = await start;
-  pauses = [...startState.pauses];
-  earlyTapSubscriptions = startState.tapSubscriptions;
+  await start;
 
   const deployment = await loadDeployment(config);
   const logger = createLogger(deployment.worker.log.level).child({ process: Number(slot) });
