@@ -8,14 +8,15 @@ import { RedriveConflictError } from '../dead-letters/redrive-jobs.js';
 import type { OperationsMetrics } from '../observability/metrics.js';
 import type { ExtraRoutes } from '../observability/http-server.js';
 import type { TapHub } from '../tap/tap-hub.js';
-import { LaneBusyError, LaneNotFoundError, type OffsetTarget, type ReloadResult, type WorkerControl } from '../worker/worker-control.js';
+import { LaneBusyError, LaneNotFoundError, OffsetsNeedOneProcessError, ProcessesUnansweredError, type OffsetTarget, type ReloadResult, type WorkerControl } from '../worker/worker-control.js';
 import { hasAdminToken, operatorOf } from './admin-auth.js';
 import { AdminHttpError, type AdminErrorCode, parseInput, queryObject, readJsonBody, sendError, sendJson } from './admin-http.js';
 import { serveTapStream } from './tap-stream.js';
 
 /**
  * The admin API, served on the worker's HTTP port under /admin when `admin.enabled` (404
- * otherwise). Every request needs `Authorization: Bearer <admin.token>`. Who asked (the
+ * otherwise); with `run --processes N` the primary serves it, its `control` asking the worker
+ * processes (src/worker/process-group-control.ts). Every request needs `Authorization: Bearer <admin.token>`. Who asked (the
  * `X-Operator` header, else the remote address) is logged with what they asked for: changes at
  * INFO, reads at DEBUG. Errors are JSON `{"error":{"code","message"}}`.
  *
@@ -36,7 +37,7 @@ export interface AdminApiOptions {
   tap: TapHub;
   /** Without it, the /admin/dlq routes answer 501 not_available. */
   deadLetters?: DeadLetterOperations | undefined;
-  metrics: OperationsMetrics;
+  metrics: Pick<OperationsMetrics, 'adminRequests'>;
   logger: Logger;
 }
 
@@ -104,7 +105,7 @@ export function createAdminApi(options: AdminApiOptions): ExtraRoutes {
       pattern: /^\/admin\/lanes$/,
       changes: false,
       async handle({ response }) {
-        sendJson(response, 200, { lanes: control.lanes() });
+        sendJson(response, 200, await control.lanes());
       },
     },
     ...(['pause', 'resume'] as const).map(
@@ -114,9 +115,9 @@ export function createAdminApi(options: AdminApiOptions): ExtraRoutes {
         pattern: laneRoute(action),
         changes: true,
         async handle({ response, params: [tenant = '', destination = ''], by, log }) {
-          const lane = action === 'pause' ? await control.pause(tenant, destination, by) : await control.resume(tenant, destination, by);
+          const answer = action === 'pause' ? await control.pause(tenant, destination, by) : await control.resume(tenant, destination, by);
           log.info({ tenant, destination }, action === 'pause' ? 'Admin: lane paused by an operator.' : 'Admin: lane resumed by an operator.');
-          sendJson(response, 200, { lane });
+          sendJson(response, 200, answer);
         },
       }),
     ),
@@ -129,8 +130,7 @@ export function createAdminApi(options: AdminApiOptions): ExtraRoutes {
         const body = parseInput(offsetsBodySchema, await readJsonBody(request));
         const force = body.force ?? false;
         log.info({ tenant, destination, to: body.to, force }, 'Admin: moving a lane\'s offsets.');
-        const lane = await control.setOffsets(tenant, destination, offsetTarget(body.to), { by, force });
-        sendJson(response, 200, { lane });
+        sendJson(response, 200, await control.setOffsets(tenant, destination, offsetTarget(body.to), { by, force }));
       },
     },
     {
@@ -140,8 +140,15 @@ export function createAdminApi(options: AdminApiOptions): ExtraRoutes {
       changes: true,
       async handle({ response, by }) {
         const result = await options.reload(`POST /admin/reload by ${by}`);
-        const code: AdminErrorCode = 'config_invalid';
-        sendJson(response, result.ok ? 200 : 422, result.ok ? { result } : { error: { code, message: 'The tenant files have problems; the last good config stays.' }, result });
+        if (result.ok) {
+          sendJson(response, 200, { result });
+          return;
+        }
+        // With --processes, a worker process that did not answer is a different failure from bad files.
+        const unanswered = (result.missingProcesses ?? []).length > 0;
+        const code: AdminErrorCode = unanswered ? 'processes_unanswered' : 'config_invalid';
+        const message = unanswered ? 'Some worker processes did not answer the reload in time; see result.problems.' : 'The tenant files have problems; the last good config stays.';
+        sendJson(response, unanswered ? 504 : 422, { error: { code, message }, result });
       },
     },
     {
@@ -233,6 +240,8 @@ export function createAdminApi(options: AdminApiOptions): ExtraRoutes {
     if (error instanceof AdminHttpError) return error;
     if (error instanceof LaneNotFoundError) return new AdminHttpError(404, 'lane_not_found', error.message);
     if (error instanceof LaneBusyError) return new AdminHttpError(409, 'lane_busy', error.message);
+    if (error instanceof OffsetsNeedOneProcessError) return new AdminHttpError(409, 'needs_one_process', error.message);
+    if (error instanceof ProcessesUnansweredError) return new AdminHttpError(504, 'processes_unanswered', error.message);
     if (error instanceof TenantNotFoundError) return new AdminHttpError(404, 'tenant_not_found', error.message);
     if (error instanceof RedriveConflictError) return new AdminHttpError(409, 'redrive_running', error.message);
     // The brokers refused an admin call (an old broker or a missing ACL for group offsets, for instance).

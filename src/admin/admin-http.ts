@@ -18,6 +18,8 @@ export type AdminErrorCode =
   | 'redrive_running'
   | 'config_invalid'
   | 'tap_full'
+  | 'needs_one_process'
+  | 'processes_unanswered'
   | 'not_available'
   | 'kafka_error'
   | 'internal_error';
@@ -100,4 +102,15 @@ export function queryObject(search: URLSearchParams): Record<string, string | st
     result[key] = values.length === 1 ? (values[0] ?? '') : values;
   }
   return result;
+}
+
+/**
+ * What /admin answers before the admin API is ready (the worker is starting): 503 not_available,
+ * or 404 while the admin API is off. Returns false for any other path.
+ */
+export function answerStarting(request: IncomingMessage, response: ServerResponse, enabled: boolean): boolean {
+  const path = new URL(request.url ?? '/', 'http://admin.invalid').pathname;
+  if (path !== '/admin' && !path.startsWith('/admin/')) return false;
+  sendError(response, enabled ? new AdminHttpError(503, 'not_available', 'The worker is starting.') : new AdminHttpError(404, 'not_found', 'Not found.'));
+  return true;
 }

@@ -9,6 +9,7 @@ import { type LoadedDeployment, loadWorkerWithTenants } from '../config/load-con
 import { createLogger } from '../observability/logger.js';
 import type { RunningWorker } from '../worker/worker.js';
 import { SHUTDOWN_MARGIN_MS, startWorker } from '../worker/worker.js';
+import { createGroupOperations } from '../worker/group-operations.js';
 import { startProcessGroup } from '../worker/process-group.js';
 import { createTenantsLoader } from '../worker/reload-tenants.js';
 import { startGatewayBesideWorker } from './ingest.js';
@@ -78,6 +79,8 @@ export async function runWorkerCommand(options: RunOptions): Promise<void> {
   const stopMarginMs = SHUTDOWN_MARGIN_MS + HARD_DEADLINE_SLACK_MS;
   // The gateway (with `ingest.enabled`) runs in this process, once, its metrics beside the workers'.
   const ownMetrics = new Registry();
+  // The admin API (with `admin.enabled`) is served here too, answered by the worker processes.
+  const operations = createGroupOperations({ configPath: options.config, deployment, registry: ownMetrics, logger });
   const group = await startProcessGroup({
     workerModule: fileURLToPath(new URL('./worker-process.js', import.meta.url)),
     args: [options.config],
@@ -88,16 +91,21 @@ export async function runWorkerCommand(options: RunOptions): Promise<void> {
     stopMarginMs,
     logger,
     ownMetrics,
+    extraRoutes: operations.routes,
+    startState: operations.startState,
+    onTap: (batch) => operations.onTap(batch),
   });
+  operations.attach(group.processes);
   const gateway = await startGatewayBesideWorker(deployment, ownMetrics, logger);
   // Each worker process reloads its own lanes (it also watches the tenants folder): pass SIGHUP on.
-  onReloadSignal(async () => {
+  onReloadSignal(async (reason) => {
     for (const pid of group.pids()) if (pid > 0) process.kill(pid, 'SIGHUP');
+    await operations.refreshTenants(reason);
   });
-  if (deployment.worker.admin.enabled) {
-    logger.warn({ processes: options.processes }, 'The admin API is served with one worker process only; with --processes it is not served on the configured port.');
-  }
-  const stop = async (): Promise<void> => void (await Promise.all([gateway?.stop(), group.stop()]));
+  const stop = async (): Promise<void> => {
+    // Redrive jobs stop after the dead letter in hand and tap streams end while the processes drain.
+    await Promise.all([gateway?.stop(), operations.close(), group.stop()]);
+  };
   onShutdownSignal(
     stop,
     (message) => logger.info(message),

@@ -1,4 +1,4 @@
-import type { LaneStatus } from '../worker/worker-control.js';
+import type { LaneListing, LaneStatus } from '../worker/worker-control.js';
 import { adminRequest, type AdminClientOptions } from './admin-client.js';
 
 /**
@@ -67,9 +67,15 @@ export function formatLanesTable(lanes: readonly LaneStatus[], nowMs: number): s
   return `${lines.join('\n')}\n`;
 }
 
-export async function fetchLanes(client: AdminClientOptions): Promise<LaneStatus[]> {
-  const body = (await adminRequest(client, 'GET', '/admin/lanes')) as { lanes?: LaneStatus[] };
-  return body.lanes ?? [];
+export async function fetchLanes(client: AdminClientOptions): Promise<LaneListing> {
+  const body = (await adminRequest(client, 'GET', '/admin/lanes')) as Partial<LaneListing>;
+  return { lanes: body.lanes ?? [], ...(body.missingProcesses === undefined ? {} : { missingProcesses: body.missingProcesses }) };
+}
+
+/** A line under the table when worker processes (`run --processes N`) did not answer; empty otherwise. */
+export function missingProcessesNote(missing: readonly number[] | undefined): string {
+  if (missing === undefined || missing.length === 0) return '';
+  return `(worker process${missing.length === 1 ? '' : 'es'} ${missing.join(', ')} did not answer: ${missing.length === 1 ? 'its' : 'their'} partitions and counts are not shown)\n`;
 }
 
 export interface StatusOptions {
@@ -87,12 +93,12 @@ export async function runStatus(options: StatusOptions): Promise<number> {
   const { out, err } = options;
   const render = async (): Promise<boolean> => {
     try {
-      const lanes = await fetchLanes(options.client);
+      const { lanes, missingProcesses } = await fetchLanes(options.client);
       if (options.json) {
-        out.write(`${JSON.stringify({ at: new Date().toISOString(), lanes })}\n`);
+        out.write(`${JSON.stringify({ at: new Date().toISOString(), lanes, ...(missingProcesses === undefined ? {} : { missingProcesses }) })}\n`);
         return true;
       }
-      const table = formatLanesTable(lanes, Date.now());
+      const table = formatLanesTable(lanes, Date.now()) + missingProcessesNote(missingProcesses);
       if (options.watch && out.isTTY === true) out.write(`\x1b[H\x1b[2J${options.client.url}  ${new Date().toISOString()}\n\n${table}`);
       else out.write(options.watch ? `${new Date().toISOString()}\n${table}\n` : table);
       return true;

@@ -118,8 +118,17 @@ export function createOperationsMetrics(registry: Registry): OperationsMetrics {
   return {
     configReloads,
     configProblems: new Gauge({ name: 'terra_fanout_config_problems', help: 'Problems in the tenant files found by the last reload (the last good config stays while above 0).', registers: [registry] }),
-    adminRequests: new Counter({ name: 'terra_fanout_admin_requests_total', help: 'Admin API requests, by route and HTTP status.', labelNames: ['route', 'status'], registers: [registry] }),
+    ...createAdminMetrics(registry),
   };
+}
+
+/**
+ * The admin API's own metric alone, for the primary of `run --processes N`: it serves the admin API
+ * while its worker processes reload (and count reloads) themselves, so it registers nothing else
+ * that /metrics would add to theirs.
+ */
+export function createAdminMetrics(registry: Registry): Pick<OperationsMetrics, 'adminRequests'> {
+  return { adminRequests: new Counter({ name: 'terra_fanout_admin_requests_total', help: 'Admin API requests, by route and HTTP status.', labelNames: ['route', 'status'], registers: [registry] }) };
 }
 
 /**

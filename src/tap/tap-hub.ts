@@ -1,4 +1,7 @@
 import type { TapEvent, TapSink } from '../worker/worker-control.js';
+import { eventMatches, laneMatches, type TapFilter } from './tap-filter.js';
+
+export type { TapFilter } from './tap-filter.js';
 
 /**
  * The tap hub: lanes publish what leaves them (delivered, parked, filtered) and `/admin/tap`
@@ -7,15 +10,6 @@ import type { TapEvent, TapSink } from '../worker/worker-control.js';
  * reader loses events (and is told how many) instead of slowing a lane. With nobody listening,
  * `wants()` is false and a lane builds nothing.
  */
-export interface TapFilter {
-  tenant: string | null;
-  destination: string | null;
-  type: string | null;
-  userId: string | null;
-  outcome: TapEvent['outcome'] | null;
-  /** Include the record body (cut at the hub's maxBodyBytes). */
-  bodies: boolean;
-}
 
 /** One event as a subscriber receives it. */
 export interface TappedEvent extends TapEvent {
@@ -38,17 +32,36 @@ export interface TapHub extends TapSink {
    */
   subscribe(filter: TapFilter, onReady: () => void): TapSubscription | null;
   readonly subscribers: number;
+  /** Every subscriber's filter now, with its id. */
+  subscriptions(): TapSubscriptionFilter[];
+  /**
+   * Counts events a subscriber lost before they reached the hub (with `run --processes N`, a
+   * worker process's own bound); its reader is told with its own drops. An unknown id is ignored.
+   */
+  lose(subscription: number, count: number): void;
   /** Ends every subscription (at shutdown). */
   closeAll(): void;
+}
+
+/** A subscriber's filter and the id `lose()` knows it by. */
+export interface TapSubscriptionFilter {
+  id: number;
+  filter: TapFilter;
 }
 
 export interface TapHubOptions {
   maxSubscribers: number;
   queueEvents: number;
   maxBodyBytes: number;
+  /**
+   * Called with every subscriber's filter after one subscribed or left (`run --processes N`
+   * passes them on to its worker processes, which forward only what they select).
+   */
+  onSubscriptionsChange?: (subscriptions: readonly TapSubscriptionFilter[]) => void;
 }
 
 interface Subscriber {
+  id: number;
   filter: TapFilter;
   queue: TappedEvent[];
   dropped: number;
@@ -56,22 +69,12 @@ interface Subscriber {
   onReady: () => void;
 }
 
-function laneMatches(filter: TapFilter, tenant: string, destination: string): boolean {
-  return (filter.tenant === null || filter.tenant === tenant) && (filter.destination === null || filter.destination === destination);
-}
-
-function eventMatches(filter: TapFilter, event: TapEvent): boolean {
-  return (
-    laneMatches(filter, event.tenant, event.destination) &&
-    (filter.type === null || filter.type === event.type) &&
-    (filter.userId === null || filter.userId === event.userId) &&
-    (filter.outcome === null || filter.outcome === event.outcome)
-  );
-}
-
 export function createTapHub(options: TapHubOptions): TapHub {
   const subscribers = new Set<Subscriber>();
   const closers = new Map<Subscriber, () => void>();
+  let nextId = 1;
+  const subscriptions = (): TapSubscriptionFilter[] => [...subscribers].map(({ id, filter }) => ({ id, filter }));
+  const changed = (): void => options.onSubscriptionsChange?.(subscriptions());
 
   const schedule = (subscriber: Subscriber): void => {
     if (subscriber.scheduled) return;
@@ -86,6 +89,8 @@ export function createTapHub(options: TapHubOptions): TapHub {
     get subscribers() {
       return subscribers.size;
     },
+
+    subscriptions,
 
     wants(tenant, destination) {
       if (subscribers.size === 0) return false;
@@ -121,8 +126,9 @@ export function createTapHub(options: TapHubOptions): TapHub {
 
     subscribe(filter, onReady) {
       if (subscribers.size >= options.maxSubscribers) return null;
-      const subscriber: Subscriber = { filter, queue: [], dropped: 0, scheduled: false, onReady };
+      const subscriber: Subscriber = { id: nextId++, filter, queue: [], dropped: 0, scheduled: false, onReady };
       subscribers.add(subscriber);
+      changed();
       let closed = false;
       const close = (): void => {
         if (closed) return;
@@ -130,6 +136,7 @@ export function createTapHub(options: TapHubOptions): TapHub {
         subscribers.delete(subscriber);
         closers.delete(subscriber);
         subscriber.queue = [];
+        changed();
         onReady();
       };
       closers.set(subscriber, close);
@@ -145,6 +152,14 @@ export function createTapHub(options: TapHubOptions): TapHub {
         },
         close,
       };
+    },
+
+    lose(subscription, count) {
+      for (const subscriber of subscribers) {
+        if (subscriber.id !== subscription) continue;
+        subscriber.dropped += count;
+        schedule(subscriber);
+      }
     },
 
     closeAll() {

@@ -1,8 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createAdminApi } from '../admin/admin-api.js';
-import { AdminHttpError, sendError } from '../admin/admin-http.js';
+import { answerStarting } from '../admin/admin-http.js';
 import type { WorkerConfig } from '../config/worker-schema.js';
 import { createDeadLetterOperations, type DeadLetterContext, type DeadLetterOperations } from '../dead-letters/dead-letter-operations.js';
 import type { ExtraRoutes } from '../observability/http-server.js';
@@ -49,18 +48,11 @@ export function createOperations(options: { worker: WorkerConfig; registry: Regi
   let deadLetters: DeadLetterOperations | null = null;
   let watcher: TenantsWatcher | null = null;
 
-  const notYet = (request: IncomingMessage, response: ServerResponse): boolean => {
-    const path = new URL(request.url ?? '/', 'http://admin.invalid').pathname;
-    if (path !== '/admin' && !path.startsWith('/admin/')) return false;
-    sendError(response, worker.admin.enabled ? new AdminHttpError(503, 'not_available', 'The worker is starting.') : new AdminHttpError(404, 'not_found', 'Not found.'));
-    return true;
-  };
-
   return {
     tap,
     metrics,
     routes: {
-      handle: (request, response) => (api === null ? notYet(request, response) : api.handle(request, response)),
+      handle: (request, response) => (api === null ? answerStarting(request, response, worker.admin.enabled) : api.handle(request, response)),
       close: () => api?.close?.(),
     },
     attach(control, { deadLetters: context, watch }) {

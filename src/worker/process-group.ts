@@ -13,13 +13,28 @@
  *   `shutdown.drainTimeoutMs` plus `stopMarginMs`, then kills the stragglers with SIGKILL (their
  *   uncommitted offsets are read again, as after any crash).
  * - A worker process whose primary disappears drains and exits by itself (see worker-process.ts).
+ * - The admin API (served here when `extraRoutes` are given) reaches the worker processes through
+ *   `processes`: requests with an id and a deadline, like the metrics of a scrape; a process that
+ *   says `hello` gets `startState()` first (process-group-messages.ts).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { AggregatedRegistry, labelProcess } from '../observability/aggregate-metrics.js';
-import { startHttpServer, type HttpServer } from '../observability/http-server.js';
-import { fromWorkerProcessSchema, metricsAsJson, type MetricJson, type Readiness, type ToWorkerProcess } from './process-group-messages.js';
+import { startHttpServer, type ExtraRoutes, type HttpServer } from '../observability/http-server.js';
+import type { TapBatch } from '../tap/tap-forwarder.js';
+import type { TapSubscriptionFilter } from '../tap/tap-hub.js';
+import {
+  fromWorkerProcessSchema,
+  metricsAsJson,
+  type FromWorkerProcess,
+  type MetricJson,
+  type Readiness,
+  type StartMessage,
+  type ToWorkerProcess,
+  type WorkerAnswer,
+  type WorkerRequest,
+} from './process-group-messages.js';
 
 export interface RestartPolicy {
   initialDelayMs: number;
@@ -52,12 +67,41 @@ export interface ProcessGroupOptions {
    * worker processes' ones; Node.js and process metrics are added to it. Default: a new registry.
    */
   ownMetrics?: Registry;
+  /** Served on the port beside /metrics and the health routes (the primary's admin API). */
+  extraRoutes?: ExtraRoutes;
+  /** What a worker process starts with (operator pauses, tap readers), asked when it says hello. Default: nothing. */
+  startState?: () => Omit<StartMessage, 'type'>;
+  /** Receives the tap events the worker processes forward. */
+  onTap?: (batch: TapBatch) => void;
+}
+
+/**
+ * The worker processes as the primary's admin API reaches them. Slots are 1..N and keep their
+ * number across restarts.
+ */
+export interface WorkerProcesses {
+  readonly slots: readonly number[];
+  /** Slots whose process started its worker (it reported its readiness): they answer at once. */
+  started(): number[];
+  /**
+   * Slots whose process said hello and got its start state: a change of that state (a pause, the
+   * tap readers) must be sent to them; a process that is not listening yet gets it with `start`.
+   */
+  listening(): number[];
+  /**
+   * Asks one process; resolves with its answer, or null when it is not listening or did not answer
+   * within timeoutMs (a late answer is dropped). A process that has not started yet answers once it has.
+   */
+  ask(slot: number, request: WorkerRequest, timeoutMs: number): Promise<WorkerAnswer | null>;
+  /** Sends the tap readers' filters to every listening process. */
+  sendTapSubscriptions(subscriptions: readonly TapSubscriptionFilter[]): void;
 }
 
 export interface RunningProcessGroup {
   http: HttpServer;
   /** Process ids by slot; 0 while a slot is between a death and its restart. For logs and tests. */
   pids(): number[];
+  processes: WorkerProcesses;
   /** Resolves when the group cannot go on (a process keeps failing). The caller should stop(). */
   fatal: Promise<Error>;
   /** Drains every worker process; resolves when all exited 0, rejects naming the ones that did not. */
@@ -70,6 +114,8 @@ interface Slot {
   index: number;
   child: ChildProcess | null;
   startedAt: number;
+  /** The process said hello and was sent its start state. */
+  listening: boolean;
   /** null until the process reported that it started; then what its /readyz waits for. */
   waiting: string[] | null;
   /** Its lanes that are stalled, and the ones an operator paused, as its /readyz last said. */
@@ -90,7 +136,7 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
   const { logger } = options;
   const restart = options.restart ?? defaultRestartPolicy;
   const scrapeTimeoutMs = options.scrapeTimeoutMs ?? 2000;
-  const slots: Slot[] = Array.from({ length: options.processes }, (_, index) => ({ index: index + 1, child: null, startedAt: 0, waiting: null, stalled: [], paused: [], quickFailures: 0, restartTimer: null, lastExit: null }));
+  const slots: Slot[] = Array.from({ length: options.processes }, (_, index) => ({ index: index + 1, child: null, startedAt: 0, listening: false, waiting: null, stalled: [], paused: [], quickFailures: 0, restartTimer: null, lastExit: null }));
   let stopping = false;
   let reportFatal: (error: Error) => void = () => undefined;
   const fatal = new Promise<Error>((resolve) => {
@@ -98,7 +144,8 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
   });
 
   let nextRequest = 0;
-  const pending = new Map<number, (metrics: MetricJson[] | null) => void>();
+  /** Requests waiting for their answer (metrics or an admin answer), by id; a process that exits answers none of its own. */
+  const pending = new Map<number, { slot: Slot; finish: (message: FromWorkerProcess | null) => void }>();
 
   const send = (slot: Slot, message: ToWorkerProcess): boolean => {
     const child = slot.child;
@@ -120,6 +167,7 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
     });
     slot.child = child;
     slot.startedAt = Date.now();
+    slot.listening = false;
     slot.waiting = null;
     slot.stalled = [];
     slot.paused = [];
@@ -128,19 +176,26 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
       const parsed = fromWorkerProcessSchema.safeParse(raw);
       if (!parsed.success) return;
       const message = parsed.data;
-      if (message.type === 'readiness') {
+      if (message.type === 'hello') {
+        // Sent in the same turn as the state is read, so no change of it can fall in between.
+        slot.listening = send(slot, { type: 'start', ...(options.startState?.() ?? { pauses: [], tapSubscriptions: [] }) });
+      } else if (message.type === 'readiness') {
         slot.waiting = message.ready ? [] : message.waiting.length > 0 ? message.waiting : ['not ready'];
         slot.stalled = message.stalled;
         slot.paused = message.paused;
+      } else if (message.type === 'tap') {
+        options.onTap?.({ events: message.events, dropped: message.dropped });
       } else {
-        pending.get(message.id)?.(message.metrics);
+        pending.get(message.id)?.finish(message);
       }
     });
     // An IPC channel error (the process died mid-send) shows up as its exit too.
     child.on('error', (error) => logger.warn({ process: slot.index, err: error }, 'Worker process channel error.'));
     child.once('exit', (code, signal) => {
       if (slot.child === child) slot.child = null;
+      slot.listening = false;
       slot.waiting = null;
+      for (const request of [...pending.values()]) if (request.slot === slot) request.finish(null);
       slot.lastExit = signal ?? String(code);
       if (stopping) return;
       const ranMs = Date.now() - slot.startedAt;
@@ -156,19 +211,40 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
     });
   };
 
-  /** One process's metrics, or null when it did not answer in time. */
-  const collect = (slot: Slot): Promise<MetricJson[] | null> => {
+  /** Sends `message(id)` and resolves with the answer carrying that id, or null when none came within timeoutMs. */
+  const requestOf = (slot: Slot, message: (id: number) => ToWorkerProcess, timeoutMs: number): Promise<FromWorkerProcess | null> => {
     const id = nextRequest++;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => finish(null), scrapeTimeoutMs);
-      const finish = (metrics: MetricJson[] | null): void => {
+      const timer = setTimeout(() => finish(null), timeoutMs);
+      const finish = (answer: FromWorkerProcess | null): void => {
         clearTimeout(timer);
         pending.delete(id);
-        resolve(metrics);
+        resolve(answer);
       };
-      pending.set(id, finish);
-      if (!send(slot, { type: 'collect-metrics', id })) finish(null);
+      pending.set(id, { slot, finish });
+      if (!send(slot, message(id))) finish(null);
     });
+  };
+
+  /** One process's metrics, or null when it did not answer in time. */
+  const collect = async (slot: Slot): Promise<MetricJson[] | null> => {
+    const answer = await requestOf(slot, (id) => ({ type: 'collect-metrics', id }), scrapeTimeoutMs);
+    return answer?.type === 'metrics' ? answer.metrics : null;
+  };
+
+  const processes: WorkerProcesses = {
+    slots: slots.map((slot) => slot.index),
+    started: () => slots.filter((slot) => slot.waiting !== null).map((slot) => slot.index),
+    listening: () => slots.filter((slot) => slot.listening).map((slot) => slot.index),
+    async ask(index, request, timeoutMs) {
+      const slot = slots[index - 1];
+      if (slot === undefined || !slot.listening) return null;
+      const answer = await requestOf(slot, (id) => ({ type: 'request', id, request }), timeoutMs);
+      return answer?.type === 'answer' ? answer.answer : null;
+    },
+    sendTapSubscriptions(subscriptions) {
+      for (const slot of slots) if (slot.listening) send(slot, { type: 'tap-subscriptions', subscriptions: [...subscriptions] });
+    },
   };
 
   // The primary's own Node.js and process metrics join the sums (CPU, memory of the deployment).
@@ -186,6 +262,7 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
     host: options.http.host,
     port: options.http.port,
     registry,
+    extraRoutes: options.extraRoutes,
     // Each process's lanes, named `process N: tenant/destination` (every process runs every lane).
     health: {
       notReady: () => slots.flatMap((slot) => (slot.waiting === null ? [`process ${slot.index}: starting`] : slot.waiting.map((what) => `process ${slot.index}: ${what}`))),
@@ -200,6 +277,7 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
   return {
     http,
     pids: () => slots.map((slot) => slot.child?.pid ?? 0),
+    processes,
     fatal,
     kill() {
       stopping = true;

@@ -25,6 +25,8 @@ export interface PartitionLag {
   messages: number;
   /** Age of the oldest uncommitted message, seconds; 0 when caught up. */
   seconds: number;
+  /** With `run --processes N`: the worker process (its slot, 1..N) that holds the partition. */
+  process?: number;
 }
 
 export interface LaneStatus {
@@ -71,6 +73,14 @@ export interface TapSink {
   publish(event: TapEvent, body: () => Buffer): void;
 }
 
+/** An operator pause of a lane, as the primary of `run --processes N` remembers and re-sends it. */
+export interface OperatorPause {
+  tenant: string;
+  destination: string;
+  by: string;
+  atMs: number;
+}
+
 export type OffsetTarget = { to: 'earliest' } | { to: 'latest' } | { to: 'time'; timestampMs: number };
 
 export interface ReloadResult {
@@ -81,17 +91,42 @@ export interface ReloadResult {
   restarted: string[];
   stopped: string[];
   unchanged: string[];
+  /** With `run --processes N`: the worker processes (slots) that did not answer in time. */
+  missingProcesses?: number[];
 }
 
+/**
+ * The answers of `lanes()` and of the lane actions. With `run --processes N` the primary gathers
+ * them from its worker processes: `missingProcesses` then lists the slots (1..N) that did not
+ * answer in time (or were restarting), whose partitions and counts are not in the figures. A
+ * worker in one process leaves it out.
+ */
+export interface LaneListing {
+  lanes: LaneStatus[];
+  missingProcesses?: number[];
+}
+
+export interface LaneAnswer {
+  lane: LaneStatus;
+  missingProcesses?: number[];
+}
+
+/**
+ * Called by the admin API (one request at a time per route; calls may overlap). A worker answers
+ * from its own lanes; `run --processes N` answers by asking its worker processes over IPC, so every
+ * answer may come later: callers await them, and none of them may be cached as the truth.
+ */
 export interface WorkerControl {
-  lanes(): LaneStatus[];
-  pause(tenant: string, destination: string, by: string): Promise<LaneStatus>;
-  resume(tenant: string, destination: string, by: string): Promise<LaneStatus>;
+  lanes(): LaneListing | Promise<LaneListing>;
+  /** Throws `LaneNotFoundError` for a lane the worker does not run. */
+  pause(tenant: string, destination: string, by: string): Promise<LaneAnswer>;
+  resume(tenant: string, destination: string, by: string): Promise<LaneAnswer>;
   /**
    * Stops the lane, moves its group's committed offsets, restarts it. Refuses (throws
-   * `LaneBusyError`) when other members are in the group (another process runs the lane), unless `force`.
+   * `LaneBusyError`) when other members are in the group (another process runs the lane), unless
+   * `force`; `run --processes N` refuses it always (`OffsetsNeedOneProcessError`).
    */
-  setOffsets(tenant: string, destination: string, target: OffsetTarget, options: { by: string; force: boolean }): Promise<LaneStatus>;
+  setOffsets(tenant: string, destination: string, target: OffsetTarget, options: { by: string; force: boolean }): Promise<LaneAnswer>;
   /** Re-reads the tenants folder (and secrets from the environment) and applies what changed. */
   reload(reason: string): Promise<ReloadResult>;
   tap: TapSink;
@@ -108,5 +143,31 @@ export class LaneBusyError extends Error {
   constructor(lane: string, members: number) {
     super(`Lane ${lane} has ${members} other member(s) in its consumer group; stop them first or pass force.`);
     this.name = 'LaneBusyError';
+  }
+}
+
+/**
+ * `run --processes N` does not move offsets: every worker process is a member of the lane's group,
+ * and the move is only safe with the lane stopped in all of them and moved from one place. The
+ * operator runs the move against a single worker process instead (README, Admin API).
+ */
+export class OffsetsNeedOneProcessError extends Error {
+  constructor(tenant: string, destination: string, processes: number) {
+    super(
+      `Lane ${tenant}/${destination} runs in ${processes} worker processes, each a member of its consumer group; moving its offsets needs the lane stopped in every one of them. ` +
+        'Stop this deployment and move them with one process (run without --processes, admin API on), then start it again.',
+    );
+    this.name = 'OffsetsNeedOneProcessError';
+  }
+}
+
+/** No worker process answered in time (`run --processes N`); what was asked may still happen when they do. */
+export class ProcessesUnansweredError extends Error {
+  constructor(
+    what: string,
+    readonly processes: readonly number[],
+  ) {
+    super(`No worker process answered ${what} in time (process${processes.length === 1 ? '' : 'es'} ${processes.join(', ')}).`);
+    this.name = 'ProcessesUnansweredError';
   }
 }

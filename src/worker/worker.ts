@@ -17,7 +17,7 @@ import { buildDestination } from './build-destination.js';
 import { laneSpecs, tenantDecodeFingerprint, type LaneSpec } from './lane-spec.js';
 import { createOperations } from './operations.js';
 import { planReload } from './reload-plan.js';
-import { LaneBusyError, LaneNotFoundError, type OffsetTarget, type ReloadResult, type TapSink, type WorkerControl } from './worker-control.js';
+import { LaneBusyError, LaneNotFoundError, type OffsetTarget, type OperatorPause, type ReloadResult, type TapSink, type WorkerControl } from './worker-control.js';
 
 export interface WorkerInput {
   worker: WorkerConfig;
@@ -36,6 +36,11 @@ export interface WorkerOptions {
   connectors?: readonly AnyConnectorDefinition[];
   /** Receives records as lanes deliver or park them; the worker's own tap hub (the admin API's) otherwise. */
   tap?: TapSink;
+  /**
+   * Operator pauses in force from the start: their lanes start paused (a worker process of
+   * `run --processes N` gets them from its primary). Like any pause, kept until resumed, across reloads.
+   */
+  operatorPauses?: readonly OperatorPause[];
   /** Loads the tenants again for reload(); without it reload() reports that it cannot reload. */
   loadTenants?: () => Promise<{ ok: true; tenants: readonly TenantConfig[] } | { ok: false; problems: string[] }>;
   now?: () => number;
@@ -111,7 +116,7 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
   const running = new Map<string, RunningLane>();
   const decoders = new Map<string, TenantDecoding>();
   /** Operator pauses by lane name: they survive a reload and a lane restart. */
-  const pauses = new Map<string, { by: string; atMs: number }>();
+  const pauses = new Map<string, { by: string; atMs: number }>((options.operatorPauses ?? []).map(({ tenant, destination, by, atMs }) => [`${tenant}/${destination}`, { by, atMs }]));
   let stopping = false;
 
   const decoderFor = (tenant: TenantConfig): TenantDecoder => {
@@ -244,18 +249,18 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
   };
 
   const control: WorkerControl = {
-    lanes: () => laneList().map((lane) => lane.status()),
+    lanes: () => ({ lanes: laneList().map((lane) => lane.status()) }),
     async pause(tenant, destination, by) {
       const { spec, lane } = find(tenant, destination);
       pauses.set(spec.name, pauses.get(spec.name) ?? { by, atMs: now() });
       lane.pause(by);
-      return lane.status();
+      return { lane: lane.status() };
     },
     async resume(tenant, destination, by) {
       const { spec, lane } = find(tenant, destination);
       pauses.delete(spec.name);
       lane.resume(by);
-      return lane.status();
+      return { lane: lane.status() };
     },
     async setOffsets(tenant, destination, target, { by, force }) {
       const current = find(tenant, destination);
@@ -276,7 +281,7 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
       } finally {
         if (!stopping) launch(current.spec, running.size + 1);
       }
-      return find(tenant, destination).lane.status();
+      return { lane: find(tenant, destination).lane.status() };
     },
     async reload(reason) {
       if (options.loadTenants === undefined) return { ok: false, problems: ['this worker was started without a config file to reload'], started: [], restarted: [], stopped: [], unchanged: [] };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { createAdminApi } from '../../src/admin/admin-api.js';
-import { formatDuration, formatLanesTable, laneStateText } from '../../src/cli/status.js';
+import { formatDuration, formatLanesTable, laneStateText, missingProcessesNote } from '../../src/cli/status.js';
 import { formatTapLine } from '../../src/cli/tap.js';
 import { Secret } from '../../src/config/secret.js';
 import { startHttpServer, type HttpServer } from '../../src/observability/http-server.js';
@@ -49,6 +49,13 @@ describe('status table', () => {
     assert.equal(laneStateText(laneStatus({ tenant: 't', destination: 'd', stalled: { reason: 'budget', since: '' } })), 'stalled (budget)');
     assert.equal(laneStateText(laneStatus({ tenant: 't', destination: 'd', state: 'checking', stalled: { reason: 'check_failed', since: '' } })), 'checking (check_failed)');
     assert.equal(laneStateText(laneStatus({ tenant: 't', destination: 'd', state: 'checking', pausedByOperator: { by: 'bob', at: '' } })), 'paused by bob (checking)');
+  });
+
+  it('says under the table which worker processes did not answer (run --processes N)', () => {
+    assert.equal(missingProcessesNote(undefined), '');
+    assert.equal(missingProcessesNote([]), '');
+    assert.equal(missingProcessesNote([2]), '(worker process 2 did not answer: its partitions and counts are not shown)\n');
+    assert.match(missingProcessesNote([1, 3]), /^\(worker processes 1, 3 did not answer: their /);
   });
 
   it('prints one tap line per event', () => {

@@ -4,12 +4,13 @@
  * cover both, a worker process killed with SIGKILL is restarted, and SIGTERM drains both.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { exited, isAlive } from '../support/child-processes.js';
+import { collectLogs } from '../support/process-logs.js';
 import { freePort } from '../support/server-process.js';
 import { uniqueName, useKafkaBroker } from '../support/kafka.js';
 import { activityEvent, listFiles, useCleanups, waitFor, writeWorkerFiles } from '../support/worker-files.js';
@@ -17,31 +18,6 @@ import { activityEvent, listFiles, useCleanups, waitFor, writeWorkerFiles } from
 const topic = uniqueName('grouped');
 const kafka = useKafkaBroker({ topics: [{ name: topic, partitions: 4 }] });
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-interface LogLine {
-  msg?: string;
-  process?: number;
-  pid?: number;
-}
-
-/** The primary's stdout as parsed JSON log lines (its own and its worker processes'). */
-function collectLogs(child: ChildProcess): LogLine[] {
-  const lines: LogLine[] = [];
-  let partial = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    const text = partial + chunk.toString('utf8');
-    const parts = text.split('\n');
-    partial = parts.pop() ?? '';
-    for (const part of parts) {
-      try {
-        lines.push(JSON.parse(part) as LogLine);
-      } catch {
-        // not a log line
-      }
-    }
-  });
-  return lines;
-}
 
 async function get(url: string): Promise<{ status: number; text: string }> {
   try {

@@ -44,25 +44,25 @@ export function createFakeWorkerControl(statuses: LaneStatus[], tap: TapSink): F
     nextReload: { ok: true, problems: [], started: [], restarted: [], stopped: [], unchanged: [] },
     otherMembers: new Map(),
     tap,
-    lanes: () => control.statuses.map((lane) => ({ ...lane })),
+    lanes: () => ({ lanes: control.statuses.map((lane) => ({ ...lane })) }),
     async pause(tenant, destination, by) {
       const lane = find(tenant, destination);
       lane.state = 'paused';
       lane.pausedByOperator = { by, at: new Date().toISOString() };
-      return { ...lane };
+      return { lane: { ...lane } };
     },
     async resume(tenant, destination) {
       const lane = find(tenant, destination);
       lane.state = 'running';
       lane.pausedByOperator = null;
-      return { ...lane };
+      return { lane: { ...lane } };
     },
     async setOffsets(tenant, destination, target, options) {
       const lane = find(tenant, destination);
       const members = control.otherMembers.get(`${tenant}/${destination}`) ?? 0;
       if (members > 0 && !options.force) throw new LaneBusyError(`${tenant}/${destination}`, members);
       control.offsetCalls.push({ lane: `${tenant}/${destination}`, target, by: options.by, force: options.force });
-      return { ...lane };
+      return { lane: { ...lane } };
     },
     async reload(reason) {
       control.reloadReasons.push(reason);

@@ -1,0 +1,27 @@
+import type { Logger } from 'pino';
+import type { WorkerAnswer, WorkerRequest } from './process-group-messages.js';
+import { LaneNotFoundError, type ReloadResult, type WorkerControl } from './worker-control.js';
+
+/**
+ * How a worker process of `run --processes N` answers its primary's admin requests: from its own
+ * WorkerControl, exactly as its own admin API would. Reloads go through the worker's reload
+ * trigger, so each process counts and logs its own. Never throws: a failure becomes an answer.
+ */
+export async function answerRequest(worker: { control: WorkerControl; reload(reason: string): Promise<ReloadResult> }, request: WorkerRequest, logger: Logger): Promise<WorkerAnswer> {
+  try {
+    switch (request.kind) {
+      case 'lanes':
+        return { kind: 'lanes', lanes: (await worker.control.lanes()).lanes };
+      case 'pause':
+        return { kind: 'lane', lane: (await worker.control.pause(request.tenant, request.destination, request.by)).lane };
+      case 'resume':
+        return { kind: 'lane', lane: (await worker.control.resume(request.tenant, request.destination, request.by)).lane };
+      case 'reload':
+        return { kind: 'reloaded', result: await worker.reload(request.reason) };
+    }
+  } catch (error) {
+    if (error instanceof LaneNotFoundError) return { kind: 'lane_not_found', message: error.message };
+    logger.error({ err: error, request: request.kind }, 'Answering the primary\'s admin request failed.');
+    return { kind: 'failed', message: error instanceof Error ? error.message : String(error) };
+  }
+}
