@@ -16,6 +16,8 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 
 /** What the thread is started with (workerData). */
@@ -231,7 +233,32 @@ function startThread(settings: WriteThreadSettings): void {
       answer = { id: message.id, error: errnoOf(error) };
     }
     port.postMessage(answer);
+    if (message.kind === 'write' && message.bodies.byteLength >= LARGE_BATCH_BYTES) setImmediate(collectGarbage);
   });
+}
+
+/**
+ * The bodies of a batch arrive in one transferred buffer, which this thread's heap frees only at
+ * its next collection; a thread that allocates little collects rarely, so buffers of large events
+ * (tens of MB each) would pile up outside the main heap's view. After a large batch the thread
+ * collects at once: its own heap holds almost nothing else, so a full collection here costs well
+ * under a millisecond of this thread's time, not the main thread's.
+ */
+const LARGE_BATCH_BYTES = 4 * 1024 * 1024;
+let collect: (() => void) | null | undefined;
+
+function collectGarbage(): void {
+  if (collect === undefined) {
+    try {
+      // gc is defined only with --expose-gc; set the flag now and read it from a fresh context.
+      v8.setFlagsFromString('--expose-gc');
+      const found: unknown = runInNewContext('gc');
+      collect = typeof found === 'function' ? () => void (found as () => unknown)() : null;
+    } catch {
+      collect = null;
+    }
+  }
+  collect?.();
 }
 
 /** workerData as the client sends it (a structured clone, so checked rather than trusted). */

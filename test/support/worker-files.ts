@@ -1,8 +1,9 @@
 import { mkdtemp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { after } from 'node:test';
 import { stringify } from 'yaml';
+import { TEMP_FOLDER } from '../../connectors/file/client.js';
 
 /** Writes a worker file (mock-friendly Kafka settings) and tenant files into a fresh directory. */
 export async function writeWorkerFiles(options: {
@@ -64,7 +65,8 @@ export function activityEvent(userId: string, index: number, extra: Record<strin
 /** Every file below `dir` (recursively), or none when it does not exist yet. */
 export async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+  // A file destination writes each file under .terra-fanout-tmp/ first, then renames it into place.
+  return entries.filter((entry) => entry.isFile() && !entry.parentPath.split(sep).includes(TEMP_FOLDER)).map((entry) => join(entry.parentPath, entry.name));
 }
 
 /** Registers an after() hook in the calling file that runs the pushed clean-ups, last first. */

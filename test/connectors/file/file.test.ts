@@ -68,6 +68,18 @@ describe('file destination on a real directory', () => {
     assert.ok(files.every((file) => !file.endsWith(TEMP_SUFFIX)));
   });
 
+  it('batches of large bodies (tens of MB, after which the writer thread collects its garbage at once) are written byte for byte', async () => {
+    const root = await freshDir();
+    const { config, destination } = real({ directory: root, fsync: false });
+    for (let round = 0; round < 2; round += 1) {
+      const batch = makeActivityBatch(3).map((record, index) => ({ ...record, body: Buffer.alloc(6 * 1024 * 1024 + index, `${round}${index}`) }));
+      assert.ok((await destination.send(batch, signal)).every((outcome) => outcome.ok));
+      for (const record of batch) assert.ok((await readFile(join(config.directory, fileConnector.locate(config, record, 'acme')))).equals(record.body));
+    }
+    assert.ok((await allFiles(config.directory)).every((file) => !file.endsWith(TEMP_SUFFIX)));
+    await destination.close();
+  });
+
   it('a newer copy of the same record replaces the file; in one batch the last one wins', async () => {
     const root = await freshDir();
     const { config, destination } = real({ directory: root });
