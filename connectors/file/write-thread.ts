@@ -16,9 +16,8 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
+import { collectGarbage } from '../../src/runtime/collect-garbage.js';
 
 /** What the thread is started with (workerData). */
 export interface WriteThreadSettings {
@@ -245,21 +244,6 @@ function startThread(settings: WriteThreadSettings): void {
  * under a millisecond of this thread's time, not the main thread's.
  */
 const LARGE_BATCH_BYTES = 4 * 1024 * 1024;
-let collect: (() => void) | null | undefined;
-
-function collectGarbage(): void {
-  if (collect === undefined) {
-    try {
-      // gc is defined only with --expose-gc; set the flag now and read it from a fresh context.
-      v8.setFlagsFromString('--expose-gc');
-      const found: unknown = runInNewContext('gc');
-      collect = typeof found === 'function' ? () => void (found as () => unknown)() : null;
-    } catch {
-      collect = null;
-    }
-  }
-  collect?.();
-}
 
 /** workerData as the client sends it (a structured clone, so checked rather than trusted). */
 function isSettings(value: unknown): value is WriteThreadSettings {

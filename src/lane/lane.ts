@@ -10,6 +10,7 @@ import type { LaneState, LaneStatus, PartitionLag, TapSink } from '../worker/wor
 import type { ByteBudget } from './byte-budget.js';
 import { buildDeadLetter, type DeadLetterInput } from './dead-letter.js';
 import { DeliveryAborted, deadLetterFor, deliverWithRetry, deliveryEntry, type DeliveryEntry, type DeliveryOptions } from './delivery.js';
+import { largeReleases } from './large-release.js';
 import { LaneHealth } from './lane-health.js';
 import { bindLaneMetrics, type LaneMetrics } from './lane-metrics.js';
 import { PartitionState, partitionKey, type HeldMessage } from './partition-state.js';
@@ -715,6 +716,7 @@ export class Lane {
     } finally {
       this.#flushing = [];
       this.#release(takenBytes);
+      largeReleases.released(taken);
     }
   }
 
