@@ -8,7 +8,7 @@ import { RedriveConflictError } from '../dead-letters/redrive-jobs.js';
 import type { OperationsMetrics } from '../observability/metrics.js';
 import type { ExtraRoutes } from '../observability/http-server.js';
 import type { TapHub } from '../tap/tap-hub.js';
-import { LaneBusyError, LaneNotFoundError, OffsetsNeedOneProcessError, ProcessesUnansweredError, type OffsetTarget, type ReloadResult, type WorkerControl } from '../worker/worker-control.js';
+import { LaneBusyError, LaneNotFoundError, ProcessesUnansweredError, type OffsetTarget, type ReloadResult, type WorkerControl } from '../worker/worker-control.js';
 import { hasAdminToken, operatorOf } from './admin-auth.js';
 import { AdminHttpError, type AdminErrorCode, parseInput, queryObject, readJsonBody, sendError, sendJson } from './admin-http.js';
 import { serveTapStream } from './tap-stream.js';
@@ -240,7 +240,6 @@ export function createAdminApi(options: AdminApiOptions): ExtraRoutes {
     if (error instanceof AdminHttpError) return error;
     if (error instanceof LaneNotFoundError) return new AdminHttpError(404, 'lane_not_found', error.message);
     if (error instanceof LaneBusyError) return new AdminHttpError(409, 'lane_busy', error.message);
-    if (error instanceof OffsetsNeedOneProcessError) return new AdminHttpError(409, 'needs_one_process', error.message);
     if (error instanceof ProcessesUnansweredError) return new AdminHttpError(504, 'processes_unanswered', error.message);
     if (error instanceof TenantNotFoundError) return new AdminHttpError(404, 'tenant_not_found', error.message);
     if (error instanceof RedriveConflictError) return new AdminHttpError(409, 'redrive_running', error.message);

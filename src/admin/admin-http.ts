@@ -18,7 +18,6 @@ export type AdminErrorCode =
   | 'redrive_running'
   | 'config_invalid'
   | 'tap_full'
-  | 'needs_one_process'
   | 'processes_unanswered'
   | 'not_available'
   | 'kafka_error'

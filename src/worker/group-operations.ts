@@ -15,7 +15,10 @@ import { createTapHub } from '../tap/tap-hub.js';
 import { createProcessGroupControl } from './process-group-control.js';
 import type { StartMessage } from './process-group-messages.js';
 import type { WorkerProcesses } from './process-group.js';
+import { moveLaneOffsets } from './lane-offsets.js';
 import { createTenantsLoader } from './reload-tenants.js';
+import { MAX_HOLD_MS, laneGroupId } from './worker.js';
+import { LaneNotFoundError } from './worker-control.js';
 
 /**
  * The operations surface of `run --processes N`, in the primary: the same admin API as one
@@ -32,6 +35,7 @@ import { createTenantsLoader } from './reload-tenants.js';
  *
  * - Tap: `/admin/tap` readers subscribe the primary's own tap hub; while it has readers, their
  *   filters go to every worker process, whose lanes forward what matches (tap-forwarder.ts).
+ * - Offsets: every process holds the lane, the move is made here, every process starts it again.
  * - Dead letters (`/admin/dlq*`) run here, in the primary, against its own copy of the tenant
  *   files: read again after every reload through the admin API, on SIGHUP, and, with
  *   `tenants.watch`, when the folder changes (the worker processes reload themselves meanwhile).
@@ -69,14 +73,23 @@ export function createGroupOperations(options: GroupOperationsOptions): GroupOpe
   const log = options.logger.child({ component: 'operations' });
   let processes: WorkerProcesses | null = null;
   const tap = createTapHub({ ...worker.admin.tap, onSubscriptionsChange: (subscriptions) => processes?.sendTapSubscriptions(subscriptions) });
+  let tenants: readonly TenantConfig[] = options.deployment.tenants;
+  const kafka = createKafkaClient(worker.kafka, log);
+  const kafkaAdmin = kafka.createAdmin();
   const control = createProcessGroupControl({
     tap,
     answerTimeoutMs: options.answerTimeoutMs ?? 5000,
     reloadTimeoutMs: worker.shutdown.drainTimeoutMs + RELOAD_MARGIN_MS,
+    holdTimeoutMs: worker.shutdown.drainTimeoutMs + RELOAD_MARGIN_MS,
+    maxHoldMs: MAX_HOLD_MS,
+    async moveOffsets({ tenant, destination, target, force, by }) {
+      const topics = tenants.find((candidate) => candidate.tenant === tenant)?.topics;
+      if (topics === undefined) throw new LaneNotFoundError(tenant, destination);
+      await moveLaneOffsets({ admin: kafkaAdmin, lane: `${tenant}/${destination}`, groupId: laneGroupId(worker.kafka.groupPrefix, tenant, destination), topics, target, force, by, logger: log });
+    },
     logger: log,
   });
 
-  let tenants: readonly TenantConfig[] = options.deployment.tenants;
   const loadTenants = createTenantsLoader(options.configPath, worker, log);
   const refreshTenants = async (reason: string): Promise<void> => {
     const loaded = await loadTenants();
@@ -85,7 +98,7 @@ export function createGroupOperations(options: GroupOperationsOptions): GroupOpe
   };
 
   const deadLetters: DeadLetterOperations = createDeadLetterOperations({
-    kafka: createKafkaClient(worker.kafka, log),
+    kafka,
     worker: () => worker,
     tenant: (name) => tenants.find((tenant) => tenant.tenant === name),
     connectors: connectorRegistry,
@@ -134,6 +147,7 @@ export function createGroupOperations(options: GroupOperationsOptions): GroupOpe
     async close() {
       watcher?.close();
       await deadLetters.jobs.stopAll();
+      await kafkaAdmin.close().catch(() => undefined);
       tap.closeAll();
     },
   };

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { mergeLaneStatuses, mergeReloadResults, type ProcessLanes } from './merge-process-answers.js';
 import type { WorkerAnswer, WorkerRequest } from './process-group-messages.js';
 import type { WorkerProcesses } from './process-group.js';
-import { LaneNotFoundError, OffsetsNeedOneProcessError, ProcessesUnansweredError, type LaneAnswer, type OperatorPause, type ReloadResult, type TapSink, type WorkerControl } from './worker-control.js';
+import { LaneNotFoundError, ProcessesUnansweredError, type LaneAnswer, type OffsetTarget, type OperatorPause, type ReloadResult, type TapSink, type WorkerControl } from './worker-control.js';
 
 /**
  * The WorkerControl of `run --processes N`, in the primary: the admin API steers the worker
@@ -18,8 +18,13 @@ import { LaneNotFoundError, OffsetsNeedOneProcessError, ProcessesUnansweredError
  * - `reload()` goes to every listening process, each reloading through its own reload trigger; a
  *   process not listening yet reads the tenant files when it starts. A lane a reload stopped
  *   everywhere loses its remembered pause, as in one worker.
- * - `setOffsets()` is refused (OffsetsNeedOneProcessError): every process is a member of the
- *   lane's group, and the move is only safe with the lane stopped in all of them.
+ * - `setOffsets()` holds the lane in every process (each drains it and keeps it stopped), so the
+ *   group is empty of this worker's members; then `moveOffsets` moves them from the primary, and
+ *   every process starts the lane again, whatever the move did. It is refused when a process does
+ *   not take part (still starting, or no answer within `holdTimeoutMs`): a process that runs the
+ *   lane meanwhile would be in the group. A process whose hold answer came too late still gets
+ *   the release; one that holds after the release starts the lane again by itself after
+ *   `maxHoldMs`. Moves are made one at a time.
  * - `tap` is the primary's tap hub, which the worker processes feed.
  */
 export interface ProcessGroupControl extends WorkerControl {
@@ -36,6 +41,12 @@ export interface ProcessGroupControlOptions {
   answerTimeoutMs: number;
   /** How long reload() waits for each process (it drains the lanes it restarts first). */
   reloadTimeoutMs: number;
+  /** How long setOffsets() waits for each process to drain and hold the lane. */
+  holdTimeoutMs: number;
+  /** The longest a worker process keeps a lane held if the release never comes. */
+  maxHoldMs: number;
+  /** Moves the lane's group offsets once no process of this group runs the lane (lane-offsets.ts). */
+  moveOffsets(move: { tenant: string; destination: string; target: OffsetTarget; force: boolean; by: string }): Promise<void>;
   logger: Logger;
   now?: () => number;
 }
@@ -49,6 +60,8 @@ export function createProcessGroupControl(options: ProcessGroupControlOptions): 
   const { logger } = options;
   const now = options.now ?? Date.now;
   const pauses = new Map<string, OperatorPause>();
+  /** The move of offsets in progress; the next one waits for it. */
+  let moving: Promise<unknown> = Promise.resolve();
   let attached: WorkerProcesses | null = null;
 
   const processes = (): WorkerProcesses => {
@@ -112,8 +125,34 @@ export function createProcessGroupControl(options: ProcessGroupControlOptions): 
       return steer('resume', tenant, destination, by);
     },
 
-    async setOffsets(tenant, destination) {
-      throw new OffsetsNeedOneProcessError(tenant, destination, processes().slots.length);
+    setOffsets(tenant, destination, target, { by, force }) {
+      const move = moving.then(async (): Promise<LaneAnswer> => {
+        const name = `${tenant}/${destination}`;
+        const listening = processes().listening();
+        const absent = processes().slots.filter((slot) => !listening.includes(slot));
+        if (absent.length > 0) throw new ProcessesUnansweredError(`move the offsets of ${name}`, absent);
+        logger.warn({ lane: name, by, target, force }, 'Moving a lane\'s committed offsets on request: holding it in every worker process.');
+        const holds = await askEach(listening, { kind: 'hold', tenant, destination, maxHoldMs: options.maxHoldMs }, options.holdTimeoutMs);
+        let released: Asked[] = [];
+        try {
+          const held = holds.filter(({ answer }) => answer?.kind === 'held');
+          if (held.length === 0 && holds.some(({ answer }) => answer?.kind === 'lane_not_found')) throw new LaneNotFoundError(tenant, destination);
+          const failed = holds.find(({ answer }) => answer?.kind === 'failed')?.answer;
+          if (failed?.kind === 'failed') throw new Error(`A worker process could not stop ${name} for the move: ${failed.message}`);
+          const silent = holds.filter(({ answer }) => answer === null).map(({ slot }) => slot);
+          if (silent.length > 0) throw new ProcessesUnansweredError(`stop ${name} for the move of its offsets`, silent);
+          await options.moveOffsets({ tenant, destination, target, force, by });
+        } finally {
+          // Every process asked is told to start the lane again, also one whose hold answer never came.
+          released = await askEach(listening, { kind: 'release', tenant, destination }, options.answerTimeoutMs);
+        }
+        const statuses: ProcessLanes[] = released.flatMap(({ slot, answer }) => (answer?.kind === 'lane' ? [{ process: slot, lanes: [answer.lane] }] : []));
+        const [lane] = mergeLaneStatuses(statuses);
+        if (lane === undefined) throw new ProcessesUnansweredError(`start ${name} again after the move`, missingOf(released));
+        return { lane, missingProcesses: missingOf(released) };
+      });
+      moving = move.catch(() => undefined);
+      return move;
     },
 
     async reload(reason) {

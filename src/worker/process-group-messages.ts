@@ -77,6 +77,10 @@ export const workerRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('pause'), tenant: z.string(), destination: z.string(), by: z.string() }),
   z.object({ kind: z.literal('resume'), tenant: z.string(), destination: z.string(), by: z.string() }),
   z.object({ kind: z.literal('reload'), reason: z.string() }),
+  /** Drain the lane and keep it stopped (answer `held`) until `release`, or `maxHoldMs`: its offsets are being moved. */
+  z.object({ kind: z.literal('hold'), tenant: z.string(), destination: z.string(), maxHoldMs: z.number().int().positive() }),
+  /** Start a held lane again (answer `lane`). */
+  z.object({ kind: z.literal('release'), tenant: z.string(), destination: z.string() }),
 ]);
 export type WorkerRequest = z.infer<typeof workerRequestSchema>;
 
@@ -85,6 +89,8 @@ export const workerAnswerSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('lanes'), lanes: z.array(laneStatusSchema) }),
   z.object({ kind: z.literal('lane'), lane: laneStatusSchema }),
   z.object({ kind: z.literal('reloaded'), result: reloadResultSchema }),
+  /** The lane is drained and stays stopped until released. */
+  z.object({ kind: z.literal('held') }),
   /** The process runs no such lane. */
   z.object({ kind: z.literal('lane_not_found'), message: z.string() }),
   /** Anything else went wrong (the process logged it). */

@@ -124,7 +124,8 @@ export interface WorkerControl {
   /**
    * Stops the lane, moves its group's committed offsets, restarts it. Refuses (throws
    * `LaneBusyError`) when other members are in the group (another process runs the lane), unless
-   * `force`; `run --processes N` refuses it always (`OffsetsNeedOneProcessError`).
+   * `force`. With `run --processes N`, every worker process holds the lane (drained, stopped) while
+   * the primary moves the offsets, then starts it again.
    */
   setOffsets(tenant: string, destination: string, target: OffsetTarget, options: { by: string; force: boolean }): Promise<LaneAnswer>;
   /** Re-reads the tenants folder (and secrets from the environment) and applies what changed. */
@@ -143,21 +144,6 @@ export class LaneBusyError extends Error {
   constructor(lane: string, members: number) {
     super(`Lane ${lane} has ${members} other member(s) in its consumer group; stop them first or pass force.`);
     this.name = 'LaneBusyError';
-  }
-}
-
-/**
- * `run --processes N` does not move offsets: every worker process is a member of the lane's group,
- * and the move is only safe with the lane stopped in all of them and moved from one place. The
- * operator runs the move against a single worker process instead (README, Admin API).
- */
-export class OffsetsNeedOneProcessError extends Error {
-  constructor(tenant: string, destination: string, processes: number) {
-    super(
-      `Lane ${tenant}/${destination} runs in ${processes} worker processes, each a member of its consumer group; moving its offsets needs the lane stopped in every one of them. ` +
-        'Stop this deployment and move them with one process (run without --processes, admin API on), then start it again.',
-    );
-    this.name = 'OffsetsNeedOneProcessError';
   }
 }
 

@@ -4,7 +4,7 @@ import type { AnyConnectorDefinition } from '../connector/contract.js';
 import type { TenantConfig } from '../config/tenant-schema.js';
 import type { WorkerConfig } from '../config/worker-schema.js';
 import { createKafkaClient, type KafkaAdmin, type KafkaClient } from '../kafka/kafka-client.js';
-import { GroupHasMembersError, type OffsetMove } from '../kafka/move-group-offsets.js';
+import { moveLaneOffsets } from './lane-offsets.js';
 import { ByteBudget } from '../lane/byte-budget.js';
 import { Lane, tenantLaneReader } from '../lane/lane.js';
 import { startHttpServer, type HttpServer } from '../observability/http-server.js';
@@ -17,7 +17,7 @@ import { buildDestination } from './build-destination.js';
 import { laneSpecs, tenantDecodeFingerprint, type LaneSpec } from './lane-spec.js';
 import { createOperations } from './operations.js';
 import { planReload } from './reload-plan.js';
-import { LaneBusyError, LaneNotFoundError, type OffsetTarget, type OperatorPause, type ReloadResult, type TapSink, type WorkerControl } from './worker-control.js';
+import { LaneNotFoundError, type LaneStatus, type OperatorPause, type ReloadResult, type TapSink, type WorkerControl } from './worker-control.js';
 
 export interface WorkerInput {
   worker: WorkerConfig;
@@ -58,6 +58,14 @@ export interface RunningWorker {
    * not start). The caller should stop() the worker and exit non-zero so it is restarted.
    */
   fatal: Promise<Error>;
+  /**
+   * Drains a lane and keeps it stopped until releaseLane(), or until `maxHoldMs` passed (then it
+   * starts again by itself, with a warning): the primary of `run --processes` moves a lane's
+   * offsets once every process holds it. A reload meanwhile updates what the lane will run with.
+   */
+  holdLane(tenant: string, destination: string, maxHoldMs: number): Promise<void>;
+  /** Starts a held lane again (a lane that is running is left as it is); its status. */
+  releaseLane(tenant: string, destination: string): LaneStatus;
   /** Applies a new set of tenants: starts, restarts and stops only the lanes that changed (logged by reload(), not here). */
   apply(tenants: readonly TenantConfig[]): Promise<ReloadResult>;
   /**
@@ -74,6 +82,11 @@ export interface RunningWorker {
 
 const MiB = 1024 * 1024;
 const KiB = 1024;
+/**
+ * How long a lane stays held for a move of its offsets before it starts again by itself: the drain,
+ * joining the group (which waits out a rebalance) and the commit take far less.
+ */
+export const MAX_HOLD_MS = 120_000;
 /** What stop() allows past the drain deadline for leaving groups and closing clients. */
 export const SHUTDOWN_MARGIN_MS = 3_000;
 
@@ -219,7 +232,7 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
 
   const apply = async (tenants: readonly TenantConfig[]): Promise<ReloadResult> => {
     const wanted = laneSpecs(tenants, connectors);
-    const plan = planReload(new Map([...running].map(([name, { spec }]) => [name, spec])), wanted);
+    const plan = planReload(new Map([...[...running].map(([name, { spec }]) => [name, spec] as const), ...[...held].map(([name, { spec }]) => [name, spec] as const)]), wanted);
     const leaving = [...plan.stopped, ...plan.restarted].flatMap(({ name }) => {
       const current = running.get(name);
       return current === undefined ? [] : [current];
@@ -235,7 +248,17 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     }
     currentTenants = tenants;
     for (const tenant of decoders.keys()) if (!tenants.some((candidate) => candidate.tenant === tenant)) decoders.delete(tenant);
-    for (const spec of [...plan.restarted, ...plan.started]) launch(spec, wanted.size);
+    for (const spec of [...plan.restarted, ...plan.started]) {
+      // A held lane starts with its new settings when it is released.
+      const hold = held.get(spec.name);
+      if (hold === undefined) launch(spec, wanted.size);
+      else hold.spec = spec;
+    }
+    for (const { name } of plan.stopped) {
+      const hold = held.get(name);
+      if (hold !== undefined) clearTimeout(hold.timer);
+      held.delete(name);
+    }
     countReaders(tenants);
     const names = (specs: readonly LaneSpec[]): string[] => specs.map(({ name }) => name);
     const result: ReloadResult = { ok: true, problems: [], started: names(plan.started), restarted: names(plan.restarted), stopped: names(plan.stopped), unchanged: names(plan.unchanged) };
@@ -246,6 +269,30 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     const found = running.get(`${tenant}/${destination}`);
     if (found === undefined) throw new LaneNotFoundError(tenant, destination);
     return found;
+  };
+
+  /** Lanes drained and kept stopped while their offsets move (holdLane). */
+  const held = new Map<string, { spec: LaneSpec; timer: NodeJS.Timeout }>();
+  const releaseLane = (tenant: string, destination: string): LaneStatus => {
+    const name = `${tenant}/${destination}`;
+    const hold = held.get(name);
+    if (hold !== undefined) {
+      clearTimeout(hold.timer);
+      held.delete(name);
+      if (!stopping) launch(hold.spec, running.size + 1);
+    }
+    return find(tenant, destination).lane.status();
+  };
+  const holdLane = async (tenant: string, destination: string, maxHoldMs: number): Promise<void> => {
+    const current = find(tenant, destination);
+    await drain([current], worker.shutdown.drainTimeoutMs);
+    running.delete(current.spec.name);
+    const timer = setTimeout(() => {
+      logger.warn({ lane: current.spec.name, maxHoldMs }, 'A lane held for a move of its offsets was not released in time; starting it again.');
+      releaseLane(tenant, destination);
+    }, maxHoldMs);
+    timer.unref();
+    held.set(current.spec.name, { spec: current.spec, timer });
   };
 
   const control: WorkerControl = {
@@ -263,23 +310,13 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
       return { lane: lane.status() };
     },
     async setOffsets(tenant, destination, target, { by, force }) {
-      const current = find(tenant, destination);
-      const groupId = laneGroupId(worker.kafka.groupPrefix, tenant, destination);
-      logger.warn({ lane: current.spec.name, by, target, force }, 'Moving a lane\'s committed offsets on request.');
-      await drain([current], worker.shutdown.drainTimeoutMs);
-      running.delete(current.spec.name);
+      const { spec } = find(tenant, destination);
+      logger.warn({ lane: spec.name, by, target, force }, 'Moving a lane\'s committed offsets on request.');
+      await holdLane(tenant, destination, MAX_HOLD_MS);
       try {
-        const moves: OffsetMove[] = [];
-        for (const topic of current.spec.tenant.topics) for (const { partition, offset } of await offsetsFor(admin, topic, target)) moves.push({ topic, partition, offset });
-        try {
-          const { otherMembers } = await admin.moveGroupOffsets(groupId, moves, { force });
-          logger.warn({ lane: current.spec.name, by, moves, otherMembers }, 'Moved a lane\'s committed offsets.');
-        } catch (error) {
-          if (error instanceof GroupHasMembersError) throw new LaneBusyError(current.spec.name, error.otherMembers);
-          throw error;
-        }
+        await moveLaneOffsets({ admin, lane: spec.name, groupId: laneGroupId(worker.kafka.groupPrefix, tenant, destination), topics: spec.tenant.topics, target, force, by, logger });
       } finally {
-        if (!stopping) launch(current.spec, running.size + 1);
+        releaseLane(tenant, destination);
       }
       return { lane: find(tenant, destination).lane.status() };
     },
@@ -309,6 +346,8 @@ export async function startWorker(input: WorkerInput, options: WorkerOptions): P
     metrics,
     control,
     fatal,
+    holdLane,
+    releaseLane,
     apply,
     reload: (reason) => operations.reload(reason),
     stop() {
@@ -353,11 +392,6 @@ async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
   }
 }
 
-async function offsetsFor(admin: KafkaAdmin, topic: string, target: OffsetTarget): Promise<Array<{ partition: number; offset: string }>> {
-  if (target.to === 'time') return admin.offsetsAtTime(topic, target.timestampMs);
-  const offsets = await admin.topicOffsets(topic);
-  return offsets.map(({ partition, low, high }) => ({ partition, offset: target.to === 'earliest' ? low : high }));
-}
 
 interface LagTickerOptions {
   admin: KafkaAdmin;

@@ -184,10 +184,18 @@ describe('admin API of run --processes 2', () => {
     assert.equal(new Set(keys()).size, produced, 'each record once');
     assert.equal(await filesWritten(), produced);
 
-    // Offsets cannot be moved safely while several processes are in the group.
+    // Rewind the hook lane: held in both processes, moved by the primary, started again in both;
+    // it delivers every record a second time (as a rewind asks), the file lane nothing more.
     const offsets = await call('POST', '/admin/lanes/acme/hook/offsets', { to: 'earliest' });
-    assert.equal(offsets.status, 409);
-    assert.equal(((await offsets.json()) as { error: { code: string } }).error.code, 'needs_one_process');
+    assert.equal(offsets.status, 200, await offsets.clone().text());
+    const moved = (await offsets.json()) as { lane: LaneStatus; missingProcesses: number[] };
+    assert.deepEqual([moved.lane.destination, moved.missingProcesses], ['hook', []]);
+    assert.ok(await waitFor(() => hookRequests().length >= 2 * produced, 90_000, 200), `the rewound lane delivered everything again (${hookRequests().length}/${2 * produced})`);
+    assert.ok(await waitFor(async () => (await laneOf('hook'))?.lag.messages === 0, 30_000, 250), 'and committed it');
+    const counts = new Map<unknown, number>();
+    for (const key of keys()) counts.set(key, (counts.get(key) ?? 0) + 1);
+    assert.deepEqual([counts.size, [...new Set(counts.values())]], [produced, [2]], 'each record exactly twice: once before and once after the rewind');
+    assert.equal(await filesWritten(), produced, 'the file lane was not rewound');
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
     assert.match(metrics, /^terra_fanout_admin_requests_total\{route="\/admin\/lanes",status="401"\} 1$/m, 'counted once, by the primary');

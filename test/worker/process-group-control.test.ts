@@ -1,7 +1,7 @@
 /**
  * The admin control of `run --processes N` over stand-in worker processes (no Kafka): answers
  * merged, processes that do not answer left out and named, operator pauses re-sent to a
- * restarted process, offsets refused.
+ * restarted process, offsets moved with the lane held in every process.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -10,14 +10,33 @@ import { pino } from 'pino';
 import { createTapHub } from '../../src/tap/tap-hub.js';
 import { createProcessGroupControl, type ProcessGroupControl } from '../../src/worker/process-group-control.js';
 import { startProcessGroup, type RunningProcessGroup } from '../../src/worker/process-group.js';
-import { LaneNotFoundError, OffsetsNeedOneProcessError, ProcessesUnansweredError } from '../../src/worker/worker-control.js';
+import { LaneBusyError, LaneNotFoundError, ProcessesUnansweredError, type LaneState, type OffsetTarget } from '../../src/worker/worker-control.js';
 import { waitFor } from '../support/worker-files.js';
 
 const workerModule = fileURLToPath(new URL('./fixtures/scripted-worker-process.js', import.meta.url));
 const logger = pino({ level: 'silent' });
 
-async function startGroup(behaviour: string, answerTimeoutMs = 5000): Promise<{ group: RunningProcessGroup; control: ProcessGroupControl }> {
-  const control = createProcessGroupControl({ tap: createTapHub({ maxSubscribers: 1, queueEvents: 10, maxBodyBytes: 10 }), answerTimeoutMs, reloadTimeoutMs: answerTimeoutMs, logger });
+interface Move {
+  target: OffsetTarget;
+  /** The lane's state in each process while the offsets moved. */
+  statesDuring: LaneState[];
+}
+
+async function startGroup(behaviour: string, answerTimeoutMs = 5000, moveFails?: Error): Promise<{ group: RunningProcessGroup; control: ProcessGroupControl; moves: Move[] }> {
+  const moves: Move[] = [];
+  const control: ProcessGroupControl = createProcessGroupControl({
+    tap: createTapHub({ maxSubscribers: 1, queueEvents: 10, maxBodyBytes: 10 }),
+    answerTimeoutMs,
+    reloadTimeoutMs: answerTimeoutMs,
+    holdTimeoutMs: answerTimeoutMs,
+    maxHoldMs: 60_000,
+    async moveOffsets({ target }) {
+      const { lanes } = await control.lanes();
+      moves.push({ target, statesDuring: lanes.flatMap((lane) => lane.lag.partitions.map(() => lane.state)) });
+      if (moveFails !== undefined) throw moveFails;
+    },
+    logger,
+  });
   const group = await startProcessGroup({
     workerModule,
     args: [behaviour],
@@ -29,7 +48,7 @@ async function startGroup(behaviour: string, answerTimeoutMs = 5000): Promise<{ 
     startState: () => ({ pauses: control.startPauses(), tapSubscriptions: [] }),
   });
   control.attach(group.processes);
-  return { group, control };
+  return { group, control, moves };
 }
 
 const readyz = async (group: RunningProcessGroup): Promise<{ status: number; paused: string[] }> => {
@@ -38,8 +57,8 @@ const readyz = async (group: RunningProcessGroup): Promise<{ status: number; pau
 };
 
 describe('process group control', () => {
-  it('merges the lanes of every process, pauses in all of them, keeps the pause for a restarted process, and refuses offsets', async () => {
-    const { group, control } = await startGroup('lanes');
+  it('merges the lanes of every process, pauses in all of them, keeps the pause for a restarted process, and moves offsets with the lane held in all of them', async () => {
+    const { group, control, moves } = await startGroup('lanes');
     try {
       assert.ok(await waitFor(async () => (await readyz(group)).status === 200, 20_000), 'both processes started');
       const listing = await control.lanes();
@@ -71,14 +90,19 @@ describe('process group control', () => {
       const reload = await control.reload('test');
       assert.deepEqual([reload.ok, reload.restarted, reload.missingProcesses], [true, ['acme/files'], []]);
 
-      await assert.rejects(control.setOffsets('acme', 'files', { to: 'earliest' }, { by: 'alice', force: true }), OffsetsNeedOneProcessError);
+      const moved = await control.setOffsets('acme', 'files', { to: 'earliest' }, { by: 'alice', force: false });
+      assert.deepEqual(moves, [{ target: { to: 'earliest' }, statesDuring: ['stopped', 'stopped'] }], 'moved once, while both processes held the lane');
+      assert.equal(moved.lane.state, 'running', 'started again in both');
+      assert.deepEqual(moved.missingProcesses, []);
+      await assert.rejects(control.setOffsets('acme', 'nowhere', { to: 'latest' }, { by: 'alice', force: false }), LaneNotFoundError);
+      assert.equal(moves.length, 1, 'no move for a lane nobody runs');
     } finally {
       await group.stop();
     }
   });
 
   it('leaves out a process that does not answer in time, says which, and never hangs', async () => {
-    const { group, control } = await startGroup('lanes-2-silent', 500);
+    const { group, control, moves } = await startGroup('lanes-2-silent', 500);
     try {
       assert.ok(await waitFor(async () => (await readyz(group)).status === 200, 20_000), 'both processes started');
       const before = Date.now();
@@ -93,13 +117,37 @@ describe('process group control', () => {
       const reload = await control.reload('test');
       assert.equal(reload.ok, false);
       assert.deepEqual(reload.missingProcesses, [2]);
+
+      await assert.rejects(control.setOffsets('acme', 'files', { to: 'earliest' }, { by: 'alice', force: false }), ProcessesUnansweredError);
+      assert.deepEqual(moves, [], 'no move while a process may still run the lane');
+      assert.equal((await control.lanes()).lanes[0]?.state, 'paused', 'process 1 got its lane back (paused, as before)');
+    } finally {
+      await group.stop();
+    }
+  });
+
+  it('a move that fails (another replica is in the group) still starts the lane again everywhere', async () => {
+    const { group, control, moves } = await startGroup('lanes', 5000, new LaneBusyError('acme/files', 1));
+    try {
+      assert.ok(await waitFor(async () => (await readyz(group)).status === 200, 20_000), 'both processes started');
+      await assert.rejects(control.setOffsets('acme', 'files', { to: 'latest' }, { by: 'alice', force: false }), LaneBusyError);
+      assert.equal(moves.length, 1);
+      assert.equal((await control.lanes()).lanes[0]?.state, 'running');
     } finally {
       await group.stop();
     }
   });
 
   it('answers that nobody answered when no process does', async () => {
-    const control = createProcessGroupControl({ tap: createTapHub({ maxSubscribers: 1, queueEvents: 10, maxBodyBytes: 10 }), answerTimeoutMs: 100, reloadTimeoutMs: 100, logger });
+    const control = createProcessGroupControl({
+      tap: createTapHub({ maxSubscribers: 1, queueEvents: 10, maxBodyBytes: 10 }),
+      answerTimeoutMs: 100,
+      reloadTimeoutMs: 100,
+      holdTimeoutMs: 100,
+      maxHoldMs: 1000,
+      moveOffsets: async () => assert.fail('no move without the processes'),
+      logger,
+    });
     control.attach({ slots: [1, 2], started: () => [], listening: () => [1], ask: async () => null, sendTapSubscriptions: () => undefined });
     assert.deepEqual(await control.lanes(), { lanes: [], missingProcesses: [1, 2] });
     await assert.rejects(control.pause('acme', 'files', 'alice'), ProcessesUnansweredError);
