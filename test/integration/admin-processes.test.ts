@@ -30,7 +30,7 @@ const token = 'processes-admin-token-0123456789';
 describe('admin API of run --processes 2', () => {
   const cleanups = useCleanups();
 
-  it('lists each lane once over both processes, taps both, pauses both (through a crash and a reload), resumes without loss or doubles, inspects dead letters, refuses offsets', async () => {
+  it('lists each lane once over both processes, taps both, pauses both (through a crash and a reload), resumes without loss or doubles, inspects dead letters, rewinds a lane held in both', async () => {
     const receiver = await startWebhookReceiver();
     cleanups.push(() => receiver.close());
     const port = await freePort();

@@ -1,22 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createTapForwarder, type TapBatch } from '../../src/tap/tap-forwarder.js';
-import { createTapHub, type TapFilter, type TapSubscriptionFilter } from '../../src/tap/tap-hub.js';
-import type { TapEvent } from '../../src/worker/worker-control.js';
-
-const all: TapFilter = { tenant: null, destination: null, type: null, userId: null, outcome: null, bodies: false };
-const event = (overrides: Partial<TapEvent> = {}): TapEvent => ({
-  at: '2026-07-01T06:00:00.000Z',
-  tenant: 'acme',
-  destination: 'lake',
-  outcome: 'delivered',
-  type: 'activity',
-  userId: 'u-1',
-  identity: 'id',
-  source: { topic: 't', partition: 0, offset: '1' },
-  ...overrides,
-});
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+import { createTapHub, type TapSubscriptionFilter } from '../../src/tap/tap-hub.js';
+import { all, event, nextTurn } from '../support/tap-events.js';
 
 /** A forwarder whose channel keeps what it was handed; `written` is released by the test. */
 function forwarder(queueEvents = 5, maxBodyBytes = 8) {
