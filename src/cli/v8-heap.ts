@@ -22,6 +22,7 @@ import { constants } from 'node:os';
 import v8 from 'node:v8';
 import { readYamlSource } from '../config/yaml-source.js';
 import { workerConfigSchema } from '../config/worker-schema.js';
+import { v8TuningOff } from '../runtime/v8-tuning.js';
 
 const MiB = 1024 * 1024;
 export const HEAP_GROWING_PERCENT = 100;
@@ -30,10 +31,6 @@ const TUNED = 'TERRA_FANOUT_V8_TUNED';
 
 function nodeFlags(): string {
   return `${process.execArgv.join(' ')} ${process.env['NODE_OPTIONS'] ?? ''}`;
-}
-
-function tuningOff(): boolean {
-  return (process.env['TERRA_FANOUT_V8_TUNING'] ?? '').toLowerCase() === 'off';
 }
 
 /** Semi-space size for a process budget, in MiB: a quarter of the budget, 8 to 64. */
@@ -50,14 +47,14 @@ const V8_DEFAULT_SEMI_SPACE_MIB = 16;
  * own, or when tuning is off.
  */
 export function workerNodeFlags(processBudgetBytes: number): string[] {
-  if (tuningOff() || nodeFlags().includes('--max-semi-space-size')) return [];
+  if (v8TuningOff() || nodeFlags().includes('--max-semi-space-size')) return [];
   const semi = semiSpaceMiB(processBudgetBytes);
   return semi === V8_DEFAULT_SEMI_SPACE_MIB ? [] : [`--max-semi-space-size=${semi}`];
 }
 
 /** Applies the run-time part (heap growth) to this process, unless the user set it. */
 export function applyHeapGrowth(): void {
-  if (tuningOff() || nodeFlags().includes('--heap-growing-percent')) return;
+  if (v8TuningOff() || nodeFlags().includes('--heap-growing-percent')) return;
   v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }
 

@@ -8,12 +8,13 @@
  */
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { v8TuningOff } from './v8-tuning.js';
 
 let collect: (() => void) | null | undefined;
 
 function collector(): (() => void) | null {
   if (collect !== undefined) return collect;
-  if ((process.env['TERRA_FANOUT_V8_TUNING'] ?? '').toLowerCase() === 'off') return (collect = null);
+  if (v8TuningOff()) return (collect = null);
   try {
     v8.setFlagsFromString('--expose-gc');
     const found: unknown = runInNewContext('gc');
