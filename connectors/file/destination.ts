@@ -1,7 +1,7 @@
 import type { ConnectorContext, Destination, RecordOutcome } from '../../src/connector/contract.js';
 import { FanoutError, type ErrorCode } from '../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../src/records/record.js';
-import { deadlineError } from '../shared/call-deadline.js';
+import { deadlineError, shutdownError } from '../shared/call-deadline.js';
 import { OUTSIDE_DIRECTORY, type FilePort, type FileSystemFailure, type FileWriteResult } from './client.js';
 import type { FileConfig } from './config.js';
 import { encodeFileWrite, type FileWrite } from './encode.js';
@@ -80,7 +80,7 @@ class FileDestination implements Destination {
     }
     if (writes.length === 0) return outcomes;
     if (signal.aborted) {
-      const error = new FanoutError('destination_unavailable', 'Not written: the worker is shutting down.', { detail: { shutdown: true } });
+      const error = shutdownError('written');
       for (const index of positions) outcomes[index] = { ok: false, error };
       return outcomes;
     }

@@ -1,7 +1,7 @@
 import type { ConnectorContext, Destination, RecordOutcome } from '../../src/connector/contract.js';
 import { FanoutError, type ErrorCode } from '../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../src/records/record.js';
-import { deadlineError, withDeadline } from '../shared/call-deadline.js';
+import { deadlineError, shutdownError, withDeadline } from '../shared/call-deadline.js';
 import { classifyNetworkError } from '../shared/http-errors.js';
 import type { FirestorePort } from './client.js';
 import type { FirestoreConfig } from './config.js';
@@ -204,7 +204,7 @@ function heldBack(blocker: FanoutError): FanoutError {
 
 const shuttingDown = (): RecordOutcome => ({
   ok: false,
-  error: new FanoutError('destination_unavailable', 'Not sent: the worker is shutting down.', { detail: { shutdown: true } }),
+  error: shutdownError('sent'),
 });
 
 class FirestoreDestination implements Destination {

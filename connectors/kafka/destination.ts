@@ -1,7 +1,7 @@
 import type { ConnectorContext, Destination, RecordOutcome } from '../../src/connector/contract.js';
 import { FanoutError, toFanoutError, type ErrorCode } from '../../src/errors/catalogue.js';
 import type { TerraRecord } from '../../src/records/record.js';
-import { deadlineError } from '../shared/call-deadline.js';
+import { deadlineError, shutdownError } from '../shared/call-deadline.js';
 import type { ClaimCheck } from '../shared/claim-check.js';
 import { encodePayload, type PayloadOptions } from '../shared/payload-mode.js';
 import { kafkaErrorFacts, type KafkaOutPort } from './client.js';
@@ -107,10 +107,6 @@ function heldBack(blocker: FanoutError): FanoutError {
   const message = `Not sent: an earlier record with the same key failed (${blocker.code}).`;
   const detail = { heldBack: true, blockedBy: blocker.code };
   return new FanoutError(blocker.code, message, blocker.retryAfterMs === undefined ? { detail } : { detail, retryAfterMs: blocker.retryAfterMs });
-}
-
-function shuttingDown(): FanoutError {
-  return new FanoutError('destination_unavailable', 'Not sent: the worker is shutting down.', { detail: { shutdown: true } });
 }
 
 /** Errors about one record rather than the topic: worth finding the one culprit in a batch. */
@@ -299,7 +295,7 @@ class KafkaDestination implements Destination {
 
   /** One produce request; resolves with the classified failure, or undefined when every message was acknowledged. */
   private async produceChunk(topic: string, entries: readonly Planned[], signal: AbortSignal): Promise<FanoutError | undefined> {
-    if (signal.aborted) return shuttingDown();
+    if (signal.aborted) return shutdownError('sent');
     try {
       await this.client.produce(
         topic,

@@ -4,6 +4,7 @@ import type { TerraRecord } from '../../src/records/record.js';
 import { MongoPortError, type MongoFailure, type MongoPort, type WriteResult } from './client.js';
 import type { MongodbConfig } from './config.js';
 import { checkCollection, encodeWrite, indexPlan, replacesStored, type MongoWrite } from './encode.js';
+import { shutdownError } from '../shared/call-deadline.js';
 
 /** Most writes in one bulkWrite call. */
 export const MAX_WRITES_PER_BULK = 500;
@@ -171,7 +172,7 @@ class MongodbDestination implements Destination {
     }
     const tasks = chunks.map((chunk) => async () => {
       if (signal.aborted) {
-        const error = new FanoutError('destination_unavailable', 'Not sent: the worker is shutting down.', { detail: { shutdown: true } });
+        const error = shutdownError('sent');
         for (const slot of chunk) outcomes[slot.index] = { ok: false, error };
         return;
       }

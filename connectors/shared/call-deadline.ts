@@ -155,6 +155,14 @@ export function deadlineError(error: unknown, target: string): FanoutError | und
 }
 
 /**
+ * The error for records a destination left alone because the worker is shutting down: retried
+ * (read again) after the restart. `verb` keeps each connector's wording ("Not written"/"Not sent").
+ */
+export function shutdownError(verb: 'written' | 'sent'): FanoutError {
+  return new FanoutError('destination_unavailable', `Not ${verb}: the worker is shutting down.`, { detail: { shutdown: true } });
+}
+
+/**
  * How long close() waits for a client to end politely (flush, say goodbye to the server) before it
  * destroys what is left. A server that hangs must not keep the worker from exiting.
  */

@@ -1,5 +1,6 @@
 import type { RecordOutcome } from '../../src/connector/contract.js';
 import { FanoutError, toFanoutError } from '../../src/errors/catalogue.js';
+import { shutdownError } from './call-deadline.js';
 
 export interface OrderedSendOptions<Item> {
   /** Items with the same key are sent one after another, in batch order (a user, an object key). */
@@ -43,7 +44,7 @@ export async function sendInKeyOrder<Item>(
       if (blocker !== undefined) {
         outcomes[index] = { ok: false, error: heldBack(blocker) };
       } else if (options.signal.aborted) {
-        outcomes[index] = { ok: false, error: new FanoutError('destination_unavailable', 'Not sent: the worker is shutting down.', { detail: { shutdown: true } }) };
+        outcomes[index] = { ok: false, error: shutdownError('sent') };
       } else {
         const outcome = await sendOne(item, index).catch((error: unknown): RecordOutcome => ({ ok: false, error: toFanoutError(error) }));
         outcomes[index] = outcome;

@@ -2,7 +2,7 @@
 import mysql from 'mysql2/promise';
 import type { PoolConnection as CorePoolConnection } from 'mysql2';
 import { FanoutError } from '../../src/errors/catalogue.js';
-import { closeWithin, withDeadline, type CallDeadline } from '../shared/call-deadline.js';
+import { closeWithin, shutdownError, withDeadline, type CallDeadline } from '../shared/call-deadline.js';
 import { quotedName, type DdlObject } from '../shared/sql-rows/ddl.js';
 import { connectionUrl, tlsOptions, type SqlClientHooks, type SqlPort, type SqlStep } from './client.js';
 import type { SqlConfig } from './config.js';
@@ -61,8 +61,6 @@ function prepareSession(connection: CorePoolConnection, statementTimeoutMs: numb
     if (error?.errno === UNKNOWN_SYSTEM_VARIABLE) connection.query(`SET SESSION max_execution_time = ${statementTimeoutMs}`, () => undefined);
   });
 }
-
-const shuttingDown = (): FanoutError => new FanoutError('destination_unavailable', 'Not written: the worker is shutting down.', { detail: { shutdown: true } });
 
 export function createMysqlClient(config: SqlConfig, hooks: SqlClientHooks = {}): SqlPort {
   const url = connectionUrl(config);
@@ -189,7 +187,7 @@ export function createMysqlClient(config: SqlConfig, hooks: SqlClientHooks = {})
     async write(plan, options) {
       const statements = planStatements('mysql', plan, limits);
       if (statements.length === 0) return;
-      if (options.signal.aborted || closing.signal.aborted) throw shuttingDown();
+      if (options.signal.aborted || closing.signal.aborted) throw shutdownError('written');
       await withDeadline(config.timeoutMs, [options.signal, closing.signal], (deadline) =>
         withConnection(deadline, async (connection, markBroken) => {
           await before('begin', deadline);

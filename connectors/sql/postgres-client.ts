@@ -1,8 +1,7 @@
 /** The SqlPort over `pg` (node-postgres). Only this file and mysql-client.ts touch a database driver. */
 import { Socket } from 'node:net';
 import pg from 'pg';
-import { FanoutError } from '../../src/errors/catalogue.js';
-import { closeWithin, withDeadline, type CallDeadline } from '../shared/call-deadline.js';
+import { closeWithin, shutdownError, withDeadline, type CallDeadline } from '../shared/call-deadline.js';
 import { quotedName, type DdlObject } from '../shared/sql-rows/ddl.js';
 import { connectionUrl, tlsOptions, type SqlClientHooks, type SqlPort, type SqlStep } from './client.js';
 import type { SqlConfig } from './config.js';
@@ -22,8 +21,6 @@ async function exists(client: pg.PoolClient, object: DdlObject, deadline: CallDe
   }
   return false;
 }
-
-const shuttingDown = (): FanoutError => new FanoutError('destination_unavailable', 'Not written: the worker is shutting down.', { detail: { shutdown: true } });
 
 export function createPostgresClient(config: SqlConfig, hooks: SqlClientHooks = {}): SqlPort {
   const ssl = tlsOptions(config);
@@ -151,7 +148,7 @@ export function createPostgresClient(config: SqlConfig, hooks: SqlClientHooks = 
     async write(plan, options) {
       const statements = planStatements('postgres', plan, limits);
       if (statements.length === 0) return;
-      if (options.signal.aborted || closing.signal.aborted) throw shuttingDown();
+      if (options.signal.aborted || closing.signal.aborted) throw shutdownError('written');
       await withDeadline(config.timeoutMs, [options.signal, closing.signal], (deadline) =>
         inTransaction(
           async (client) => {

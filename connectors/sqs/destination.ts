@@ -9,6 +9,7 @@ import { encodePayload } from '../shared/payload-mode.js';
 import type { SqsClients, SqsEntryResult } from './client.js';
 import type { SqsConfig } from './config.js';
 import { attributesBytes, healthcheckBody, messageAttributes, messageBytes, messageGroupId, planBatches, queueTarget, sqsMessage, type QueueTarget, type SqsMessage } from './encode.js';
+import { shutdownError } from '../shared/call-deadline.js';
 
 /** Where an SQS call went and what it needed, for messages that say what to fix. */
 export interface SqsCallPlace {
@@ -105,8 +106,6 @@ function heldBack(blocker: FanoutError): FanoutError {
   const message = `Not sent: an earlier record of the same message group failed (${blocker.code}).`;
   return new FanoutError(blocker.code, message, blocker.retryAfterMs === undefined ? { detail } : { detail, retryAfterMs: blocker.retryAfterMs });
 }
-
-const shutdownError = (): FanoutError => new FanoutError('destination_unavailable', 'Not sent: the worker is shutting down.', { detail: { shutdown: true } });
 
 /** One send(): the records, their messages and outcomes, and the FIFO groups that are blocked. */
 class SendRun {
@@ -251,7 +250,7 @@ class SqsDestination implements Destination {
     for (const index of indexes) {
       const blocker = run.blocker(index);
       if (blocker !== undefined) run.settle(index, { ok: false, error: heldBack(blocker) });
-      else if (signal.aborted) run.settle(index, { ok: false, error: shutdownError() });
+      else if (signal.aborted) run.settle(index, { ok: false, error: shutdownError('sent') });
       else included.push(index);
     }
     if (included.length === 0) return;

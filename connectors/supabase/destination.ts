@@ -11,6 +11,7 @@ import type { JsonRow, SupabaseAnswer, SupabaseClients, SupabasePort } from './c
 import { supabaseLayout, supabaseStorageS3Config, type SupabaseConfig } from './config.js';
 import { rowToJson } from './encode.js';
 import { classifySupabaseAnswer, supabaseTarget } from './supabase-errors.js';
+import { shutdownError } from '../shared/call-deadline.js';
 
 type Failure = Extract<SupabaseAnswer, { ok: false }>;
 
@@ -96,7 +97,7 @@ class SupabaseDestination implements Destination {
   private async apply(plan: BatchWrites, signal: AbortSignal): Promise<void> {
     for (const { table, rows } of plan.upserts) {
       for (const chunk of chunkRows(rows, this.config.maxRowsPerRequest, Number.POSITIVE_INFINITY, () => 0)) {
-        if (signal.aborted) throw new FanoutError('destination_unavailable', 'Not written: the worker is shutting down.', { detail: { shutdown: true } });
+        if (signal.aborted) throw shutdownError('written');
         orThrow(await this.client.upsert(table.name, chunk.map(rowToJson), table.key, signal));
       }
     }

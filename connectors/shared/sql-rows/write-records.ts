@@ -4,6 +4,7 @@ import type { TerraRecord } from '../../../src/records/record.js';
 import type { TableLayout } from './tables.js';
 import { encodeRecordRows, type RecordWrites } from './encode-rows.js';
 import { planWrites, type BatchWrites } from './plan-writes.js';
+import { shutdownError } from '../call-deadline.js';
 
 /** How a relational destination applies a plan and names what went wrong. */
 export interface PlanWriter {
@@ -28,8 +29,6 @@ export function planRecords(layout: TableLayout, batch: readonly TerraRecord[]):
   });
 }
 
-const shuttingDown = (): FanoutError => new FanoutError('destination_unavailable', 'Not sent: the worker is shutting down.', { detail: { shutdown: true } });
-
 /**
  * Writes a batch as one plan and reports one outcome per record, in batch order.
  *
@@ -44,7 +43,7 @@ export async function writeRecords(planned: readonly PlannedRecord[], writer: Pl
   const writable = planned.flatMap((entry, index) => (entry.ok ? [{ index, writes: entry.writes }] : []));
   if (writable.length === 0) return outcomes;
   if (signal.aborted) {
-    for (const { index } of writable) outcomes[index] = { ok: false, error: shuttingDown() };
+    for (const { index } of writable) outcomes[index] = { ok: false, error: shutdownError('sent') };
     return outcomes;
   }
 
@@ -56,7 +55,7 @@ export async function writeRecords(planned: readonly PlannedRecord[], writer: Pl
   }
   for (const { index, writes } of writable) {
     if (signal.aborted) {
-      outcomes[index] = { ok: false, error: shuttingDown() };
+      outcomes[index] = { ok: false, error: shutdownError('sent') };
       continue;
     }
     const alone = await attempt(writer, [writes], signal);
