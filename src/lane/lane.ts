@@ -144,6 +144,11 @@ export class Lane {
   #flushesRunning = 0;
   #controls: BatchControls | undefined;
   #pausedForRetry = false;
+  /**
+   * Set from a chunk's first retryable failure until the chunk is delivered or parked: the lane is
+   * stalled on its destination the whole time, during each attempt as well as between them.
+   */
+  #retryingDelivery = false;
   #pausedForBudget = false;
   #operatorPause: { by: string; atMs: number } | null;
   #operatorResumed: { promise: Promise<void>; resolve: () => void } | null = null;
@@ -708,7 +713,12 @@ export class Lane {
         for (const record of pending.records) entries.push(deliveryEntry(record, pending.message));
       }
       for (const chunk of this.#chunks(entries)) {
-        const failed = await deliverWithRetry(chunk, this.#delivery);
+        let failed: DeadLetterInput[];
+        try {
+          failed = await deliverWithRetry(chunk, this.#delivery);
+        } finally {
+          this.#endRetries();
+        }
         for (const input of failed) parked.push(input);
       }
       if (parked.length > 0) await this.#park(parked);
@@ -739,7 +749,10 @@ export class Lane {
   async #waitBeforeRetry(delayMs: number, error: FanoutError): Promise<void> {
     this.#lastErrorCode = error.code;
     this.#pausedForRetry = true;
-    this.#health.hold('destination_unavailable');
+    if (!this.#retryingDelivery) {
+      this.#retryingDelivery = true;
+      this.#health.hold('destination_unavailable');
+    }
     this.#applyPause();
     try {
       await this.#sleep(delayMs);
@@ -747,9 +760,15 @@ export class Lane {
       throw new DeliveryAborted();
     } finally {
       this.#pausedForRetry = false;
-      this.#health.release('destination_unavailable');
       this.#applyPause();
     }
+  }
+
+  /** The chunk whose retries held the lane stalled is delivered, parked or abandoned. */
+  #endRetries(): void {
+    if (!this.#retryingDelivery) return;
+    this.#retryingDelivery = false;
+    this.#health.release('destination_unavailable');
   }
 
   #onDelivered(entries: readonly DeliveryEntry[]): void {

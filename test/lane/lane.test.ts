@@ -228,6 +228,39 @@ describe('lane', () => {
     assert.match(retries, /code="destination_unavailable"} 9/, "3 records x 3 failed attempts");
   });
 
+  it('stays stalled while a retry attempt is in flight, not only between attempts, and clears once delivered', async () => {
+    let release: () => void = () => undefined;
+    const third = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    class ThirdCallWaits extends ScriptedDestination {
+      waiting = false;
+      override async send(batch: readonly TerraRecord[]): Promise<RecordOutcome[]> {
+        if (this.calls === 2) {
+          // The third attempt, in flight: its answer is not known yet.
+          this.waiting = true;
+          await third;
+          this.waiting = false;
+        }
+        return super.send(batch);
+      }
+    }
+    const destination = new ThirdCallWaits((_record, call) => (call <= 2 ? { ok: false, error: new FanoutError('destination_unavailable', 'down') } : { ok: true }));
+    const { lane, consumer, metrics } = makeLane(destination);
+    await lane.start();
+    const feeding = consumer.feed([message(0, 'a')]);
+    await waitFor(() => destination.waiting);
+    assert.equal(lane.status().stalled?.reason, 'destination_unavailable', 'stalled during the attempt');
+    assert.equal(lane.status().state, 'retrying');
+    assert.match(await metrics.registry.getSingleMetricAsString('terra_fanout_lane_stalled'), /reason="destination_unavailable"} 1/);
+    release();
+    await feeding;
+    await waitFor(() => consumer.committedOffset() === '1');
+    assert.equal(lane.status().stalled, null, 'cleared once delivered');
+    assert.match(await metrics.registry.getSingleMetricAsString('terra_fanout_lane_stalled'), /reason="destination_unavailable"} 0/);
+    await lane.stop(5000);
+  });
+
   it('retries only the failed records of a batch', async () => {
     const sends: string[][] = [];
     let failedOnce = false;
