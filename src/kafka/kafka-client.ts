@@ -3,6 +3,7 @@ import { Kafka, Partitioners, logLevel, type Batch as KafkaBatch, type Consumer,
 import type { Logger } from 'pino';
 import type { Secret } from '../config/secret.js';
 import { FanoutError } from '../errors/catalogue.js';
+import { installGzipCodec } from './gzip-codec.js';
 import { applyLibrdkafkaMockCompat } from './librdkafka-mock-compat.js';
 import { moveGroupOffsets, type OffsetMove } from './move-group-offsets.js';
 
@@ -400,6 +401,7 @@ function createAdmin(kafka: Kafka, connection: KafkaConnection): KafkaAdmin {
 
 export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
   if (connection.librdkafkaMockCompat) applyLibrdkafkaMockCompat();
+  installGzipCodec();
   const kafka = new Kafka(kafkaClientConfig(connection, logger, 'kafkajs'));
   return {
     createLaneConsumer: (groupId, topics, limits) => createLaneConsumer(kafka, connection, groupId, topics, limits),
@@ -509,6 +511,7 @@ export function createAcknowledgedProducer(connection: KafkaConnection, logger: 
   if (connection.librdkafkaMockCompat) applyLibrdkafkaMockCompat();
   const requestTimeoutMs = Math.min(connection.requestTimeoutMs, options.requestTimeoutMs);
   const retry = { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 };
+  installGzipCodec();
   const kafka = new Kafka({ ...kafkaClientConfig({ ...connection, requestTimeoutMs }, logger, 'kafkajs-ingest'), retry });
   const log = logger.child({ component: 'ingest-producer' });
   let current: ProducerInstance | undefined;
