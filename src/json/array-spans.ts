@@ -53,8 +53,8 @@ function skipString(bytes: Buffer, at: number): number {
   }
 }
 
-/** `at` is the first byte of a value; returns the index just past it. */
-function skipValue(bytes: Buffer, at: number): number {
+/** `at` is the first byte of a value; returns the index just past it (the value is not validated). */
+export function skipValue(bytes: Buffer, at: number): number {
   const first = bytes[at];
   if (first === QUOTE) return skipString(bytes, at);
   if (first === OPEN_BRACE || first === OPEN_BRACKET) {
@@ -121,17 +121,63 @@ export function topLevelArraySpans(bytes: Buffer, key: string): ArraySpans | nul
   return foundKey ? found : null;
 }
 
+/**
+ * Visits each element of the array whose `[` is at `open`: `visit` gets the element's first byte
+ * and returns the index just past it. Returns the index just past the `]`. Strict about what lies
+ * between elements (one comma, whitespace, no empty or trailing element), so it can also walk
+ * bytes not yet parsed (decode-large-event.ts); the elements are the visitor's to check.
+ */
+export function eachElement(bytes: Buffer, open: number, visit: (start: number) => number): number {
+  let position = skipWhitespace(bytes, open + 1);
+  if (bytes[position] === CLOSE_BRACKET) return position + 1;
+  for (;;) {
+    const end = visit(position);
+    if (end <= position) throw new SyntaxError('expected a value');
+    position = skipWhitespace(bytes, end);
+    if (bytes[position] === CLOSE_BRACKET) return position + 1;
+    if (bytes[position] !== COMMA) throw new SyntaxError('expected a comma or the end of the array');
+    position = skipWhitespace(bytes, position + 1);
+  }
+}
+
+/**
+ * Visits each member of the object whose `{` is at `open`: `visit` gets the key's span (with its
+ * quotes) and the value's first byte, and returns the index just past the value. Returns the index
+ * just past the `}`. Strict like eachElement.
+ */
+export function eachMember(bytes: Buffer, open: number, visit: (keyStart: number, keyEnd: number, valueStart: number) => number): number {
+  let position = skipWhitespace(bytes, open + 1);
+  if (bytes[position] === CLOSE_BRACE) return position + 1;
+  for (;;) {
+    if (bytes[position] !== QUOTE) throw new SyntaxError('expected a key');
+    const keyEnd = skipString(bytes, position);
+    const colon = skipWhitespace(bytes, keyEnd);
+    if (bytes[colon] !== COLON) throw new SyntaxError('expected a colon');
+    const valueStart = skipWhitespace(bytes, colon + 1);
+    const valueEnd = visit(position, keyEnd, valueStart);
+    if (valueEnd <= valueStart) throw new SyntaxError('expected a value');
+    position = skipWhitespace(bytes, valueEnd);
+    if (bytes[position] === CLOSE_BRACE) return position + 1;
+    if (bytes[position] !== COMMA) throw new SyntaxError('expected a comma or the end of the object');
+    position = skipWhitespace(bytes, position + 1);
+  }
+}
+
 function elementSpans(bytes: Buffer, open: number): ArraySpans {
   const items: Array<readonly [number, number]> = [];
-  let position = skipWhitespace(bytes, open + 1);
-  while (bytes[position] !== CLOSE_BRACKET) {
-    const end = skipValue(bytes, position);
-    items.push([position, end]);
-    position = skipWhitespace(bytes, end);
-    if (bytes[position] === COMMA) position = skipWhitespace(bytes, position + 1);
-    else if (bytes[position] !== CLOSE_BRACKET) throw new SyntaxError('expected a comma or the end of the array');
-  }
-  return { open, close: position, items };
+  const close =
+    eachElement(bytes, open, (start) => {
+      const end = skipValue(bytes, start);
+      items.push([start, end]);
+      return end;
+    }) - 1;
+  return { open, close, items };
+}
+
+/** The key at `[start, end)` (with its quotes) as JSON.parse reads it. */
+export function keyText(bytes: Buffer, start: number, end: number): string {
+  const raw = bytes.subarray(start + 1, end - 1);
+  return raw.indexOf(BACKSLASH) < 0 ? raw.toString('utf8') : (JSON.parse(bytes.toString('utf8', start, end)) as string);
 }
 
 /**

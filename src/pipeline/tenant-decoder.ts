@@ -65,6 +65,8 @@ export class DecodedMessage {
   /** The event's bytes: the message value, or the fetched bytes when it came through a pointer. */
   readonly body: Buffer | null;
   readonly viaPointer: boolean;
+  /** The event's large sample arrays were validated from the bytes and are empty in `event` (decode-event.ts). */
+  readonly partial: boolean;
   readonly source: SourcePosition;
   /** Estimated bytes this decode holds besides the message value (0 for refusals). */
   readonly decodedBytes: number;
@@ -79,6 +81,7 @@ export class DecodedMessage {
     kind?: DecodedEventKind;
     body?: Buffer;
     viaPointer?: boolean;
+    partial?: boolean;
     source: SourcePosition;
     decodedBytes: number;
   }) {
@@ -89,6 +92,7 @@ export class DecodedMessage {
     this.kind = fields.kind ?? null;
     this.body = fields.body ?? null;
     this.viaPointer = fields.viaPointer ?? false;
+    this.partial = fields.partial ?? false;
     this.source = fields.source;
     this.decodedBytes = fields.decodedBytes;
   }
@@ -101,8 +105,8 @@ export class DecodedMessage {
     return new DecodedMessage({ type: 's3_payload', pointer, source, decodedBytes: 512 });
   }
 
-  static decoded(event: TerraEvent, kind: DecodedEventKind, body: Buffer, source: SourcePosition, viaPointer: boolean): DecodedMessage {
-    return new DecodedMessage({ type: event.type, event, kind, body, viaPointer, source, decodedBytes: estimateDecodedBytes(body.length) + (viaPointer ? body.length : 0) });
+  static decoded(event: TerraEvent, kind: DecodedEventKind, body: Buffer, source: SourcePosition, viaPointer: boolean, partial = false): DecodedMessage {
+    return new DecodedMessage({ type: event.type, event, kind, body, viaPointer, partial, source, decodedBytes: estimateDecodedBytes(body.length) + (viaPointer ? body.length : 0) });
   }
 
   /**
@@ -117,7 +121,7 @@ export class DecodedMessage {
   #explode(unit: DeliveryUnit): TerraRecord[] | FanoutError {
     if (this.event === null || this.kind === null || this.body === null) return new FanoutError('internal_error', 'records() called on a message that is not a decoded event.');
     try {
-      return explodeEvent(this.event, this.kind, this.body, this.source, unit);
+      return explodeEvent(this.event, this.kind, this.body, this.source, unit, this.partial);
     } catch (error) {
       return toFanoutError(error);
     }
@@ -228,10 +232,11 @@ export class TenantDecoder {
       // by the ingest gateway or webhook receiver that accepted it within Terra's tolerance), not
       // against now: a lane that lags longer than toleranceSeconds must not park its backlog.
       nowMs: Number.isFinite(message.timestampMs) && message.timestampMs > 0 ? message.timestampMs : this.#now(),
+      split: { fromBytes: SAMPLE_HEAVY_BYTES },
     });
     if (!decoded.ok) return DecodedMessage.refused(decoded.type, decoded.error, source);
     if (decoded.kind === 'pointer') return DecodedMessage.pointerTo(decoded.pointer, source);
-    return DecodedMessage.decoded(decoded.event, decoded.kind, decoded.body, source, false);
+    return DecodedMessage.decoded(decoded.event, decoded.kind, decoded.body, source, false, decoded.partial === true);
   }
 
   async #fetch(pointerMessage: DecodedMessage): Promise<DecodedMessage> {
@@ -251,13 +256,14 @@ export class TenantDecoder {
       headers: source.headers,
       nowMs,
       allowPointer: false,
+      split: { fromBytes: SAMPLE_HEAVY_BYTES },
     });
     if (!inner.ok) {
       const { code, message, detail } = inner.error;
       return DecodedMessage.refused(inner.type, new FanoutError(code, `The fetched s3_payload body was refused: ${message}`, { detail: { ...detail, viaPointer: true }, cause: inner.error }), source);
     }
     if (inner.kind === 'pointer') return DecodedMessage.refused('s3_payload', new FanoutError('s3_payload_nested', 'The s3_payload body is itself an s3_payload pointer.'), source);
-    return DecodedMessage.decoded(inner.event, inner.kind, inner.body, source, true);
+    return DecodedMessage.decoded(inner.event, inner.kind, inner.body, source, true, inner.partial === true);
   }
 
   #remember(key: string, message: InboundMessage, decoded: DecodedMessage): void {

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { FanoutError, type ErrorCode } from '../errors/catalogue.js';
 import { eventTypeKinds, isKnownEventType, unknownTypeReason } from './event-types.js';
+import { decodeLargeEvent } from './decode-large-event.js';
 import { findJsonLimitViolation } from './json-limits.js';
 import { eventSchemaFor, pointerSchema, type S3PayloadPointer, type TerraEvent } from './schemas/event-schema.js';
 import { isPlainObject } from '../json/json-value.js';
@@ -20,6 +21,11 @@ export interface DecodeOptions {
   nowMs: number;
   /** Default true. False rejects an `s3_payload` as `s3_payload_nested` (used for fetched bodies). */
   allowPointer?: boolean;
+  /**
+   * From `fromBytes` on, a data event is decoded without being parsed whole where that is possible
+   * (decode-large-event.ts): the event returned is then `partial`. Unset: always parsed whole.
+   */
+  split?: { fromBytes: number; minArrayBytes?: number; chunkBytes?: number };
 }
 
 export type DecodedEventKind = 'data' | 'user' | 'teams';
@@ -30,7 +36,18 @@ export type DecodedEventKind = 'data' | 'user' | 'teams';
  * it); null when the failure came earlier (size, signature, JSON) or there is no string type.
  */
 export type DecodeResult =
-  | { ok: true; kind: DecodedEventKind; event: TerraEvent; body: Buffer }
+  | {
+      ok: true;
+      kind: DecodedEventKind;
+      /**
+       * With `partial`, the event's large sample arrays are empty here (they were validated from
+       * the bytes): its envelope and item metadata are exact, but it must never reach a
+       * destination; records parse their own bytes again when one needs the values.
+       */
+      event: TerraEvent;
+      body: Buffer;
+      partial?: true;
+    }
   | { ok: true; kind: 'pointer'; pointer: S3PayloadPointer; body: Buffer }
   | { ok: false; error: FanoutError; type: string | null };
 
@@ -71,6 +88,15 @@ export function decodeEvent(raw: Buffer | null, options: DecodeOptions): DecodeR
     // TextDecoder would drop it silently and every stored body would start with it.
     return reject('malformed_json', 'The message starts with a byte order mark (U+FEFF); JSON sent over a network must not (RFC 8259).');
   }
+  const maxDepth = options.maxDepth ?? defaultMaxDepth;
+  if (options.split !== undefined && raw.length >= options.split.fromBytes) {
+    const large = decodeLargeEvent(raw, { ...options.split, maxDepth });
+    if (large !== undefined) {
+      const checked = checkParsed(large.skeleton, raw, options);
+      // Any refusal is decoded again whole, so it carries exactly the code and message it always had.
+      if (checked.ok && checked.kind !== 'pointer') return { ...checked, partial: true };
+    }
+  }
   let value: unknown;
   try {
     value = JSON.parse(utf8.decode(raw));
@@ -86,7 +112,11 @@ export function decodeEvent(raw: Buffer | null, options: DecodeOptions): DecodeR
     }
     return reject('malformed_json', 'The message is not valid UTF-8.');
   }
+  return checkParsed(value, raw, options);
+}
 
+/** Everything decodeEvent checks once the bytes parsed: limits, envelope, type and the type's schema. */
+function checkParsed(value: unknown, raw: Buffer, options: DecodeOptions): DecodeResult {
   const envelopeType = isPlainObject(value) && typeof value['type'] === 'string' ? value['type'] : null;
   const violation = findJsonLimitViolation(value, options.maxDepth ?? defaultMaxDepth);
   if (violation?.code === 'json_too_deep') {

@@ -74,7 +74,7 @@ interface Delivery {
  * A data event with an empty `data: []` gives zero records in both units: there is nothing to write,
  * and the lane still commits the message.
  */
-export function explodeEvent(event: TerraEvent, kind: RecordKind, body: Buffer, source: SourcePosition, unit: DeliveryUnit): TerraRecord[] {
+export function explodeEvent(event: TerraEvent, kind: RecordKind, body: Buffer, source: SourcePosition, unit: DeliveryUnit, partial = false): TerraRecord[] {
   const delivery = deliveryOf(event, source);
   const cut = cutEvent(event, delivery);
   const envelope: Envelope = { type: event.type, kind, unit, source, delivery };
@@ -82,7 +82,7 @@ export function explodeEvent(event: TerraEvent, kind: RecordKind, body: Buffer, 
 
   if (cut.shape === 'whole') {
     const identity = recordIdentity(event.type, cut.facts.userId, cut.facts.naturalKey);
-    return [new ExplodedRecord(envelope, cut.facts, identity, traceBase, null, body, event)];
+    return [new ExplodedRecord(envelope, cut.facts, identity, traceBase, null, body, event, null, partial)];
   }
 
   const { items, owner } = cut;
@@ -103,12 +103,12 @@ export function explodeEvent(event: TerraEvent, kind: RecordKind, body: Buffer, 
       endTime: first?.endTime ?? null,
     };
     const identity = eventIdentity(event.type, owner.userId, identities);
-    return [new ExplodedRecord(envelope, facts, identity, traceBase, null, body, event)];
+    return [new ExplodedRecord(envelope, facts, identity, traceBase, null, body, event, null, partial)];
   }
 
   if (items.length === 1) {
     const facts = items[0] as ItemFacts;
-    return [new ExplodedRecord(envelope, facts, identities[0] as string, `${traceBase}:item:0`, 0, body, event)];
+    return [new ExplodedRecord(envelope, facts, identities[0] as string, `${traceBase}:item:0`, 0, body, event, null, partial)];
   }
   const spans = topLevelArraySpans(body, 'data');
   if (spans === null || spans.items.length !== items.length) {
@@ -118,7 +118,7 @@ export function explodeEvent(event: TerraEvent, kind: RecordKind, body: Buffer, 
   const records: TerraRecord[] = new Array<TerraRecord>(items.length);
   for (let index = 0; index < items.length; index += 1) {
     const facts = items[index] as ItemFacts;
-    records[index] = new ExplodedRecord(envelope, facts, identities[index] as string, `${traceBase}:item:${index}`, index, withOneElement(body, spans, index), null, event);
+    records[index] = new ExplodedRecord(envelope, facts, identities[index] as string, `${traceBase}:item:${index}`, index, withOneElement(body, spans, index), null, event, partial);
   }
   return records;
 }
@@ -160,9 +160,14 @@ class ExplodedRecord implements TerraRecord {
   readonly source: SourcePosition;
   #event: Json | null;
   readonly #envelopeEvent: Json | null;
+  readonly #partial: boolean;
 
   /** `event` is the record's own event when it is the whole message; otherwise `envelopeEvent` is narrowed to `item` on demand. */
-  constructor(envelope: Envelope, facts: ItemFacts, identity: string, traceId: string, itemIndex: number | null, body: Buffer, event: Json | null, envelopeEvent: Json | null = null) {
+  /**
+   * With `partial` (a large event decoded without being parsed whole, decode-large-event.ts) the
+   * facts are exact but `event` and `item` are read from the record's own bytes on first use.
+   */
+  constructor(envelope: Envelope, facts: ItemFacts, identity: string, traceId: string, itemIndex: number | null, body: Buffer, event: Json | null, envelopeEvent: Json | null = null, partial = false) {
     this.type = envelope.type;
     this.kind = envelope.kind;
     this.unit = envelope.unit;
@@ -183,14 +188,31 @@ class ExplodedRecord implements TerraRecord {
     this.item = facts.item;
     this.body = body;
     this.source = envelope.source;
-    this.#event = event;
-    this.#envelopeEvent = envelopeEvent;
+    this.#partial = partial;
+    this.#event = partial ? null : event;
+    this.#envelopeEvent = partial ? null : envelopeEvent;
+    if (partial) {
+      // An own enumerable accessor, so a spread copy of the record (encoded-record.ts) reads it.
+      const hasItem = facts.item !== null;
+      Object.defineProperty(this, 'item', { get: () => (hasItem ? onlyItem(this.event) : null), enumerable: true, configurable: true });
+    }
   }
 
   get event(): Json {
-    if (this.#event === null) this.#event = this.#envelopeEvent === null || this.item === null ? {} : withOnlyItem(this.#envelopeEvent, this.item);
+    if (this.#event === null) {
+      if (this.#partial) this.#event = JSON.parse(this.body.toString('utf8')) as Json;
+      else this.#event = this.#envelopeEvent === null || this.item === null ? {} : withOnlyItem(this.#envelopeEvent, this.item);
+    }
     return this.#event;
   }
+}
+
+/** The one data item of a record's event (its body holds `data: [item]`). */
+function onlyItem(event: Json): Json {
+  const data = event['data'];
+  const item: unknown = Array.isArray(data) ? data[0] : undefined;
+  if (typeof item !== 'object' || item === null) throw new FanoutError('internal_error', "A record's own bytes do not hold its data item.");
+  return item as Json;
 }
 
 /**

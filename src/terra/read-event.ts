@@ -49,5 +49,7 @@ export async function readTerraEvent(raw: Buffer | null, options: ReadOptions): 
   if (decoded.pointer !== null) decoded = await decoder.resolve(message, decoded);
   if (decoded.error !== null) return { ok: false, error: decoded.error };
   if (decoded.event === null || decoded.kind === null || decoded.body === null) return { ok: false, error: new FanoutError('internal_error', 'A decoded message has no event.') };
-  return { ok: true, kind: decoded.kind, event: decoded.event, body: decoded.body, viaPointer: decoded.viaPointer };
+  // A large event decoded in parts has its sample arrays emptied: callers get the whole event.
+  const event = decoded.partial ? (JSON.parse(decoded.body.toString('utf8')) as TerraEvent) : decoded.event;
+  return { ok: true, kind: decoded.kind, event, body: decoded.body, viaPointer: decoded.viaPointer };
 }

@@ -39,6 +39,21 @@ export const plannedWorkoutEventSchema = dataEventSchema('planned_workout', plan
 export const hormoneEventSchema = dataEventSchema('hormone', hormoneSampleSchema);
 export const healthObservationEventSchema = dataEventSchema('health_observation', healthObservationSchema);
 
+/**
+ * The item schema of each data event type whose records are keyed by metadata alone, not by the
+ * whole item (planned_workout may hash its item): the types decode-large-event.ts may split.
+ */
+export const dataItemSchemas = {
+  activity: activitySchema,
+  body: bodySchema,
+  daily: dailySchema,
+  sleep: sleepSchema,
+  nutrition: nutritionSchema,
+  menstruation: menstruationSchema,
+  hormone: hormoneSampleSchema,
+  health_observation: healthObservationSchema,
+} as const;
+
 export const athleteEventSchema = z.looseObject({
   type: z.literal('athlete'),
   status: nullableString,

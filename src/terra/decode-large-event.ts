@@ -1,0 +1,187 @@
+import type { z } from 'zod';
+import { eachElement, eachMember, keyText, skipValue } from '../json/array-spans.js';
+import { isPlainObject } from '../json/json-value.js';
+import { findJsonLimitViolation } from './json-limits.js';
+import { dataItemSchemas } from './schemas/data-events.js';
+import { objectArrayBlock, objectBlock } from './schemas/fields.js';
+
+/**
+ * Large data events decoded without ever being parsed whole.
+ *
+ * A 30 MB Terra event is mostly one sample array (`heart_rate_data.detailed.hr_samples`) inside a
+ * block the schema checks only for being an object. Parsed whole it holds the 30 MB string
+ * `JSON.parse` reads plus about twice its size in sample objects, all at once. Here the bytes are
+ * split instead: every array of at least `minArrayBytes` that sits where the schema looks at
+ * nothing (inside an object block, inside the elements of an object-array block, or under a key the
+ * item schema does not name) is replaced by `[]` in a small skeleton, which is parsed and checked
+ * against the type's schema as usual; each replaced array is parsed in chunks of about
+ * `chunkBytes`, each chunk checked for JSON validity, depth and forbidden keys, then dropped.
+ *
+ * The outcome is the full decode's outcome: the skeleton is valid and conforms, and every replaced
+ * array is a valid array within limits, exactly when the whole is (a replaced array is a value the
+ * schema never reads). Anything else, including every refusal, returns undefined and the caller
+ * decodes the message the ordinary way, so refusals keep their exact codes and messages.
+ *
+ * Only data event types whose records are keyed by metadata (not by the whole item) take this
+ * path: the records' facts come from the skeleton, and their `item`/`event` are parsed again from
+ * the record's own bytes when a destination asks for them (explode-event.ts).
+ */
+
+export interface LargeDecodeOptions {
+  maxDepth: number;
+  /** Arrays at least this long in bytes are split out. */
+  minArrayBytes?: number;
+  /** Bytes of elements parsed at once. */
+  chunkBytes?: number;
+}
+
+export interface LargeDecode {
+  type: string;
+  /** The skeleton: the event with every split-out array empty. Never handed to a destination. */
+  skeleton: Record<string, unknown>;
+  /** How many arrays were split out (0: nothing large enough, and the caller should parse whole). */
+  splitArrays: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const EMPTY_ARRAY = Buffer.from('[]');
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+
+/** Where a candidate array sits: the item key it is under and how far below that key. */
+interface Candidate {
+  open: number;
+  close: number;
+  /** Depth of the array itself (the top-level object is depth 1). */
+  depth: number;
+  itemKey: string;
+  /** 0: the array is the item key's value; 1: inside that value; and so on. */
+  below: number;
+}
+
+/**
+ * The skeleton of `raw` with its large opaque arrays validated chunk by chunk, or undefined when
+ * the message must be decoded whole (not a data event of a supported type, nothing to split, or
+ * anything at all wrong with it).
+ */
+export function decodeLargeEvent(raw: Buffer, options: LargeDecodeOptions): LargeDecode | undefined {
+  const minArrayBytes = options.minArrayBytes ?? 64 * 1024;
+  const chunkBytes = options.chunkBytes ?? 1024 * 1024;
+  try {
+    let start = 0;
+    while (raw[start] === 0x20 || raw[start] === 0x0a || raw[start] === 0x0d || raw[start] === 0x09) start += 1;
+    if (raw[start] !== OPEN_BRACE) return undefined;
+    const candidates: Candidate[] = [];
+    const collect = (at: number, itemKey: string, below: number, depth: number): number => {
+      const first = raw[at];
+      if (first === OPEN_BRACE) return eachMember(raw, at, (_keyStart, _keyEnd, value) => collect(value, itemKey, below + 1, depth + 1));
+      if (first !== OPEN_BRACKET) return skipValue(raw, at);
+      // An item key's own array may be an object-array block, whose elements must stay objects in
+      // the skeleton: search inside them as well (a kept outer array covers what is found there).
+      const end =
+        below === 0
+          ? eachElement(raw, at, (element) => (raw[element] === OPEN_BRACE ? eachMember(raw, element, (_keyStart, _keyEnd, value) => collect(value, itemKey, 2, depth + 2)) : skipValue(raw, element)))
+          : skipValue(raw, at);
+      if (end - at >= minArrayBytes) candidates.push({ open: at, close: end - 1, depth, itemKey, below });
+      return end;
+    };
+    // One walk over the bytes: the envelope's `data` items, and every value inside them.
+    eachMember(raw, start, (keyStart, keyEnd, value) => {
+      if (raw[value] !== OPEN_BRACKET || keyText(raw, keyStart, keyEnd) !== 'data') return skipValue(raw, value);
+      return eachElement(raw, value, (item) => {
+        if (raw[item] !== OPEN_BRACE) return skipValue(raw, item);
+        return eachMember(raw, item, (fieldStart, fieldEnd, field) => collect(field, keyText(raw, fieldStart, fieldEnd), 0, 4));
+      });
+    });
+    if (candidates.length === 0) return undefined;
+    return splitDecode(raw, candidates, options.maxDepth, chunkBytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function splitDecode(raw: Buffer, found: readonly Candidate[], maxDepth: number, chunkBytes: number): LargeDecode | undefined {
+  // Parse the skeleton with every candidate in place first to learn the type, then keep the
+  // candidates the type's item schema never looks into.
+  const type = envelopeType(raw, found);
+  if (type === undefined) return undefined;
+  const itemSchema = dataItemSchemas[type as keyof typeof dataItemSchemas] as z.ZodObject | undefined;
+  if (itemSchema === undefined) return undefined;
+  const shape = itemSchema.shape as Record<string, unknown>;
+  const kept = dropNested(found.filter((candidate) => isOpaque(shape, candidate)));
+  if (kept.length === 0) return undefined;
+
+  const skeleton = parseSkeleton(raw, kept);
+  if (!isPlainObject(skeleton) || skeleton['type'] !== type) return undefined;
+  for (const candidate of kept) checkArray(raw, candidate, maxDepth, chunkBytes);
+  return { type, skeleton, splitArrays: kept.length };
+}
+
+/** The schema never reads a value under a block it checks only for being an object (or an array of objects), or under a key it does not name. */
+function isOpaque(shape: Record<string, unknown>, candidate: Candidate): boolean {
+  if (!Object.hasOwn(shape, candidate.itemKey)) return true;
+  const schema = shape[candidate.itemKey];
+  if (schema === objectBlock) return candidate.below >= 1;
+  if (schema === objectArrayBlock) return candidate.below >= 2;
+  return false;
+}
+
+/** Candidates are outermost first along a path; a kept one inside another kept one is covered by it. */
+function dropNested(candidates: readonly Candidate[]): Candidate[] {
+  const sorted = [...candidates].sort((a, b) => a.open - b.open);
+  const kept: Candidate[] = [];
+  for (const candidate of sorted) {
+    const last = kept.at(-1);
+    if (last !== undefined && candidate.open < last.close) continue;
+    kept.push(candidate);
+  }
+  return kept;
+}
+
+/** The envelope's `type`, read from a skeleton with every found array emptied (small to parse). */
+function envelopeType(raw: Buffer, found: readonly Candidate[]): string | undefined {
+  const skeleton = parseSkeleton(raw, dropNested(found));
+  return isPlainObject(skeleton) && typeof skeleton['type'] === 'string' ? skeleton['type'] : undefined;
+}
+
+function parseSkeleton(raw: Buffer, candidates: readonly Candidate[]): unknown {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (const candidate of candidates) {
+    parts.push(raw.subarray(at, candidate.open), EMPTY_ARRAY);
+    at = candidate.close + 1;
+  }
+  parts.push(raw.subarray(at));
+  const value: unknown = JSON.parse(utf8.decode(Buffer.concat(parts)));
+  const violation = findJsonLimitViolation(value, Number.POSITIVE_INFINITY);
+  return violation === undefined ? value : undefined;
+}
+
+/**
+ * The array's elements parsed a chunk at a time: valid JSON, within the depth left at its place,
+ * no forbidden key. Throws on the first chunk that is not (the caller then decodes whole).
+ */
+function checkArray(raw: Buffer, candidate: Candidate, maxDepth: number, chunkBytes: number): void {
+  if (candidate.depth > maxDepth) throw new RangeError('too deep');
+  // Depth allowed inside a chunk, whose own array stands for the candidate (depth 1 in the chunk).
+  const depthLeft = maxDepth - candidate.depth + 1;
+  let chunkStart = 0;
+  let chunkEnd = 0;
+  let count = 0;
+  const flush = (): void => {
+    if (count === 0) return;
+    const chunk: unknown = JSON.parse(`[${utf8.decode(raw.subarray(chunkStart, chunkEnd))}]`);
+    if (!Array.isArray(chunk) || chunk.length !== count || findJsonLimitViolation(chunk, depthLeft) !== undefined) throw new SyntaxError('chunk refused');
+    count = 0;
+  };
+  const end = eachElement(raw, candidate.open, (start) => {
+    const elementEnd = skipValue(raw, start);
+    if (count === 0) chunkStart = start;
+    chunkEnd = elementEnd;
+    count += 1;
+    if (elementEnd - chunkStart >= chunkBytes) flush();
+    return elementEnd;
+  });
+  flush();
+  if (end !== candidate.close + 1) throw new SyntaxError('the array ends elsewhere');
+}
