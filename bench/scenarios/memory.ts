@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CompressionTypes, type Kafka } from 'kafkajs';
-import { applyHeapGrowth, workerNodeFlags } from '../../src/cli/v8-heap.js';
+import { applyHeapGrowth, workerEnvironment, workerNodeFlags } from '../../src/cli/v8-heap.js';
 import { parseByteSize } from '../../src/config/byte-size.js';
 import { activity, produce } from '../events.js';
 import { laneRun } from '../lane-run.js';
@@ -92,9 +92,9 @@ function report(label: string, result: ChildResult, budgetMiB: number): void {
 function child(brokers: string[], topic: string, expected: number, budget: string, base: string, sink: 'file' | 'discard' = 'file', groupPrefix = `bench-memory-${Date.now()}`): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const script = fileURLToPath(import.meta.url);
-    // The V8 flags `run` gives a worker with this budget (the child also applies the heap growth).
+    // The V8 flags and environment `run` gives a worker with this budget (the child also applies the heap growth).
     const flags = workerNodeFlags(parseByteSize(budget) ?? 0);
-    const proc = spawn(process.execPath, ['--expose-gc', ...flags, script, JSON.stringify({ brokers, topic, expected, budget, base, sink, groupPrefix })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, ['--expose-gc', ...flags, script, JSON.stringify({ brokers, topic, expected, budget, base, sink, groupPrefix })], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...workerEnvironment() } });
     let output = '';
     proc.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     proc.on('error', reject);

@@ -15,7 +15,7 @@ import { createTenantsLoader } from '../worker/reload-tenants.js';
 import { startGatewayBesideWorker } from './ingest.js';
 import { exitCode, failWithProblems } from './run-action.js';
 import { onReloadSignal } from './reload-signal.js';
-import { applyHeapGrowth, workerNodeFlags } from './v8-heap.js';
+import { applyHeapGrowth, workerEnvironment, workerNodeFlags } from './v8-heap.js';
 import { onShutdownSignal } from './shutdown-signal.js';
 import { version } from './version.js';
 
@@ -81,6 +81,8 @@ export async function runWorkerCommand(options: RunOptions): Promise<void> {
   const ownMetrics = new Registry();
   // The admin API (with `admin.enabled`) is served here too, answered by the worker processes.
   const operations = createGroupOperations({ configPath: options.config, deployment, registry: ownMetrics, logger });
+  // The worker processes are forked with this environment: give them malloc's setting.
+  Object.assign(process.env, workerEnvironment());
   const group = await startProcessGroup({
     workerModule: fileURLToPath(new URL('./worker-process.js', import.meta.url)),
     args: [options.config],

@@ -4,7 +4,7 @@ import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { semiSpaceMiB, workerNodeFlags } from '../../src/cli/v8-heap.js';
+import { semiSpaceMiB, workerEnvironment, workerNodeFlags } from '../../src/cli/v8-heap.js';
 import { uniqueName, useKafkaBroker } from '../support/kafka.js';
 import { useCleanups, waitFor, writeWorkerFiles } from '../support/worker-files.js';
 
@@ -53,7 +53,20 @@ describe('V8 heap settings of the worker', () => {
     }
   });
 
-  it('run starts the worker with the flag; a launcher killed with SIGKILL takes the worker with it', async () => {
+  it('gives glibc malloc a fixed mmap threshold, unless the environment sets one or tuning is off', () => {
+    assert.deepEqual(workerEnvironment({}), { MALLOC_MMAP_THRESHOLD_: String(MiB) });
+    assert.deepEqual(workerEnvironment({ MALLOC_MMAP_THRESHOLD_: '65536' }), {}, 'the operator\'s own wins');
+    const saved = process.env['TERRA_FANOUT_V8_TUNING'];
+    try {
+      process.env['TERRA_FANOUT_V8_TUNING'] = 'off';
+      assert.deepEqual(workerEnvironment({}), {});
+    } finally {
+      if (saved === undefined) delete process.env['TERRA_FANOUT_V8_TUNING'];
+      else process.env['TERRA_FANOUT_V8_TUNING'] = saved;
+    }
+  });
+
+  it('run starts the worker with the flag and malloc setting; a launcher killed with SIGKILL takes the worker with it', async () => {
     const topic = uniqueName('events');
     const { dir, workerPath } = await writeWorkerFiles({
       brokers: kafka.brokers,
@@ -61,13 +74,16 @@ describe('V8 heap settings of the worker', () => {
       tenants: [{ tenant: 'acme', topics: [topic], deadLetterTopic: `${topic}.dlq`, destinations: [{ name: 'files', type: 'file', config: { directory: join('${OUT_DIR}') } }] }],
     });
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const launcher: ChildProcess = spawn(process.execPath, [cli, 'run', '--config', workerPath], { env: { ...process.env, OUT_DIR: join(dir, 'out') }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const { MALLOC_MMAP_THRESHOLD_: _unset, ...environment } = process.env;
+    const launcher: ChildProcess = spawn(process.execPath, [cli, 'run', '--config', workerPath], { env: { ...environment, OUT_DIR: join(dir, 'out') }, stdio: ['ignore', 'ignore', 'pipe'] });
     launcher.stderr?.resume();
     cleanups.push(async () => void launcher.kill('SIGKILL'));
     const pid = launcher.pid ?? 0;
     let worker: { pid: number; args: string[] } | undefined;
     assert.ok(await waitFor(async () => (worker = (await childrenOf(pid)).find((child) => child.args.includes('run'))) !== undefined, 20_000), 'a worker process started');
     assert.ok(worker?.args.includes('--max-semi-space-size=32'), `worker flags: ${worker?.args.join(' ')}`);
+    const workerEnv = (await readFile(`/proc/${worker?.pid ?? 0}/environ`, 'utf8')).split('\0');
+    assert.ok(workerEnv.includes(`MALLOC_MMAP_THRESHOLD_=${MiB}`), 'the worker runs with the malloc threshold');
     cleanups.push(async () => void (worker !== undefined && (await alive(worker.pid)) ? process.kill(worker.pid, 'SIGKILL') : undefined));
     launcher.kill('SIGKILL');
     assert.ok(await waitFor(async () => worker !== undefined && !(await alive(worker.pid)), 10_000, 50), 'the worker is gone with its launcher');
