@@ -2,8 +2,9 @@
  * Byte positions inside a JSON document, so a record body can be cut from the message's own bytes
  * instead of being re-serialized (Terra's digits, escapes and spacing kept exactly).
  *
- * Only ever called on bytes that JSON.parse already accepted: the scanner trusts the grammar and
- * does not validate it again.
+ * The scanner trusts the grammar and does not validate it: explode-event.ts calls it on bytes
+ * JSON.parse already accepted. eachElement and eachMember are strict about what separates values,
+ * so decode-large-event.ts can also walk bytes not yet parsed; it parses every piece it cuts.
  */
 
 /** Where the array value of a top-level key sits, and each element's own source text. */

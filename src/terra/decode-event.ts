@@ -88,9 +88,8 @@ export function decodeEvent(raw: Buffer | null, options: DecodeOptions): DecodeR
     // TextDecoder would drop it silently and every stored body would start with it.
     return reject('malformed_json', 'The message starts with a byte order mark (U+FEFF); JSON sent over a network must not (RFC 8259).');
   }
-  const maxDepth = options.maxDepth ?? defaultMaxDepth;
   if (options.split !== undefined && raw.length >= options.split.fromBytes) {
-    const large = decodeLargeEvent(raw, { ...options.split, maxDepth });
+    const large = decodeLargeEvent(raw, { ...options.split, maxDepth: options.maxDepth ?? defaultMaxDepth });
     if (large !== undefined) {
       const checked = checkParsed(large.skeleton, raw, options);
       // Any refusal is decoded again whole, so it carries exactly the code and message it always had.

@@ -39,8 +39,6 @@ export interface LargeDecode {
   type: string;
   /** The skeleton: the event with every split-out array empty. Never handed to a destination. */
   skeleton: Record<string, unknown>;
-  /** How many arrays were split out (0: nothing large enough, and the caller should parse whole). */
-  splitArrays: number;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -114,7 +112,7 @@ function splitDecode(raw: Buffer, found: readonly Candidate[], maxDepth: number,
   const skeleton = parseSkeleton(raw, kept);
   if (!isPlainObject(skeleton) || skeleton['type'] !== type) return undefined;
   for (const candidate of kept) checkArray(raw, candidate, maxDepth, chunkBytes);
-  return { type, skeleton, splitArrays: kept.length };
+  return { type, skeleton };
 }
 
 /** The schema never reads a value under a block it checks only for being an object (or an array of objects), or under a key it does not name. */
