@@ -73,8 +73,8 @@ describe('decodeEvent of large events in parts', () => {
     }
   });
 
-  it('refuses exactly as the whole decode does, on thousands of damaged copies', () => {
-    const raw = activityEvent(6);
+  it('refuses exactly as the whole decode does, and cuts the same records, on thousands of damaged copies of every data type', () => {
+    const originals = ['activity', 'daily', 'sleep', 'body', 'nutrition', 'hormone', 'health_observation', 'menstruation', 'planned_workout'].map((type) => anyDataEvent(type));
     const damages: Array<(bytes: Buffer) => Buffer> = [
       (b) => Buffer.concat([b.subarray(0, position(b)), b.subarray(position(b) + 1)]),
       (b) => Buffer.concat([b.subarray(0, position(b)), Buffer.from(pick([',', ']', '[', '{', '}', '"', ':', '\\', ' ', 'x', '\u00e9', '\n', ',,', '__proto__'])), b.subarray(position(b))]),
@@ -98,13 +98,22 @@ describe('decodeEvent of large events in parts', () => {
     let accepted = 0;
     let inParts = 0;
     for (let round = 0; round < 3000; round += 1) {
-      const damaged = (damages[round % damages.length] as (bytes: Buffer) => Buffer)(raw);
+      const damaged = (damages[round % damages.length] as (bytes: Buffer) => Buffer)(originals[round % originals.length] as Buffer);
       const parts = decodeEvent(damaged, split);
       const full = decodeEvent(damaged, whole);
       assert.equal(outcome(parts), outcome(full), `round ${round}: ${damaged.toString('latin1')}`);
-      if (parts.ok) {
-        accepted += 1;
-        if (parts.kind !== 'pointer' && parts.partial === true) inParts += 1;
+      if (!parts.ok) continue;
+      accepted += 1;
+      if (parts.kind === 'pointer' || parts.partial !== true || !full.ok || full.kind === 'pointer') continue;
+      inParts += 1;
+      for (const unit of ['record', 'event'] as const) {
+        const fromParts = explodeEvent(parts.event, parts.kind, parts.body, source, unit, true);
+        const fromWhole = explodeEvent(full.event, full.kind, full.body, source, unit);
+        assert.equal(fromParts.length, fromWhole.length);
+        fromParts.forEach((record, index) => {
+          assert.equal(record.identity, fromWhole[index]?.identity, `round ${round}`);
+          assert.deepEqual(record.item, fromWhole[index]?.item, `round ${round}`);
+        });
       }
     }
     assert.ok(accepted > 50 && inParts > 50, `some damaged copies stay valid and are split (${accepted} valid, ${inParts} split)`);
@@ -160,6 +169,20 @@ describe('decodeEvent of large events in parts', () => {
     assert.equal(decoder.decode({ topic: 't', partition: 0, offset: '2', timestampMs: NOW_MS, key: null, value: small, headers: {}, sizeBytes: small.length }).partial, false);
   });
 });
+
+/** A data event of `type` with arrays everywhere the split looks: a block's samples, an object-array block's elements, an unknown key, nested arrays. */
+function anyDataEvent(type: string): Buffer {
+  const nested = (count: number): Array<Record<string, unknown>> => samples(count).map((sample, i) => ({ ...sample, note: i % 3 === 0 ? 'a"b\\c \u00e9' : null }));
+  const item = (n: number): Record<string, unknown> => ({
+    metadata: { summary_id: `s-${n}`, start_time: '2026-01-01T00:00:00.000Z', end_time: '2026-01-01T01:00:00.000Z', type: 1, upload_type: 1 },
+    timestamp: '2026-01-01T00:00:00Z',
+    heart_rate_data: { detailed: { hr_samples: nested(4) } },
+    drink_samples: nested(3).map((sample) => ({ ...sample, parts: samples(2) })),
+    unknown_block: nested(3),
+    sleep_durations_data: { stages: [samples(2), samples(2)] },
+  });
+  return Buffer.from(JSON.stringify({ type, user: { user_id: 'u-1', provider: 'GARMIN', reference_id: null }, data: [item(1), item(2)], version: '2022-03-16' }, null, type.length % 2));
+}
 
 function activityEventOf(type: string, item: Record<string, unknown>): Buffer {
   const metadata = { summary_id: 's-1', start_time: '2026-01-01T00:00:00.000Z', end_time: '2026-01-01T01:00:00.000Z', type: 1, upload_type: 1 };
