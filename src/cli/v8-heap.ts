@@ -19,10 +19,11 @@
  *   kept tens of MiB it no longer used. Measured with a 96 MiB budget and eight 30 MB events: peak
  *   RSS above idle 176 MiB with glibc's default, 148 with the threshold.
  *
- * The young generation and malloc's settings can only be set when Node starts, so `run` starts itself again with the flag
- * (this module is small and loads no SDK, so the first process stays small); the heap growth is set
- * at run time. An explicit `--max-semi-space-size` / `--heap-growing-percent` in the node command or
- * NODE_OPTIONS always wins, and TERRA_FANOUT_V8_TUNING=off leaves V8's defaults.
+ * The young generation and malloc's settings can only be set when Node starts, so `run` starts
+ * itself again with them (this module is small and loads no SDK, so the first process stays small);
+ * the heap growth is set at run time. An explicit `--max-semi-space-size` / `--heap-growing-percent`
+ * in the node command or NODE_OPTIONS always wins, so does a `MALLOC_MMAP_THRESHOLD_` in the
+ * environment, and TERRA_FANOUT_V8_TUNING=off leaves V8's and malloc's defaults.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
@@ -50,8 +51,7 @@ const V8_DEFAULT_SEMI_SPACE_MIB = 16;
 
 /**
  * The Node flags a worker process should start with: none when the budget asks for V8's default
- * (the default 256 MiB budget does, so `run` then needs no second process), when the user set their
- * own, or when tuning is off.
+ * (a 64 MiB budget does), when the user set their own, or when tuning is off.
  */
 export function workerNodeFlags(processBudgetBytes: number): string[] {
   if (v8TuningOff() || nodeFlags().includes('--max-semi-space-size')) return [];

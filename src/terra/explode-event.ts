@@ -162,10 +162,11 @@ class ExplodedRecord implements TerraRecord {
   readonly #envelopeEvent: Json | null;
   readonly #partial: boolean;
 
-  /** `event` is the record's own event when it is the whole message; otherwise `envelopeEvent` is narrowed to `item` on demand. */
   /**
-   * With `partial` (a large event decoded without being parsed whole, decode-large-event.ts) the
-   * facts are exact but `event` and `item` are read from the record's own bytes on first use.
+   * `event` is the record's own event when it is the whole message; otherwise `envelopeEvent` is
+   * narrowed to `item` on demand. With `partial` (a large event decoded without being parsed whole,
+   * decode-large-event.ts) the facts are exact but `event` and `item` are read from the record's
+   * own bytes on first use.
    */
   constructor(envelope: Envelope, facts: ItemFacts, identity: string, traceId: string, itemIndex: number | null, body: Buffer, event: Json | null, envelopeEvent: Json | null = null, partial = false) {
     this.type = envelope.type;
