@@ -1,6 +1,7 @@
 import type { FanoutError } from '../errors/catalogue.js';
 import type { OutboundMessage } from '../kafka/kafka-client.js';
 import { checkSignature, decodeEvent } from '../terra/decode-event.js';
+import { SPLIT_FROM_BYTES } from '../terra/decode-large-event.js';
 import type { IngestTenant } from './config.js';
 import { eventFacts, eventKey, readEventFacts, type EventFacts } from './extract-key.js';
 
@@ -43,7 +44,7 @@ export function decideIngest(request: IngestRequest, rules: IngestRules): Ingest
 
   let facts: EventFacts;
   if (tenant.rejectInvalid) {
-    const decoded = decodeEvent(body, { maxMessageBytes: rules.bodyLimit, headers, nowMs });
+    const decoded = decodeEvent(body, { maxMessageBytes: rules.bodyLimit, headers, nowMs, split: { fromBytes: SPLIT_FROM_BYTES } });
     if (!decoded.ok) return { action: 'refuse', status: 400, error: decoded.error };
     facts = eventFacts(decoded.kind === 'pointer' ? decoded.pointer : decoded.event);
   } else {

@@ -2,6 +2,7 @@ import { FanoutError, toFanoutError } from '../errors/catalogue.js';
 import type { InboundMessage, RawHeaders } from '../kafka/kafka-client.js';
 import type { DeliveryUnit, SourcePosition, TerraRecord } from '../records/record.js';
 import { decodeEvent, type DecodedEventKind } from '../terra/decode-event.js';
+import { SPLIT_FROM_BYTES } from '../terra/decode-large-event.js';
 import { explodeEvent } from '../terra/explode-event.js';
 import { resolveS3Payload, type S3PayloadOptions } from '../terra/resolve-s3-payload.js';
 import type { TerraEvent } from '../terra/schemas/event-schema.js';
@@ -232,7 +233,7 @@ export class TenantDecoder {
       // by the ingest gateway or webhook receiver that accepted it within Terra's tolerance), not
       // against now: a lane that lags longer than toleranceSeconds must not park its backlog.
       nowMs: Number.isFinite(message.timestampMs) && message.timestampMs > 0 ? message.timestampMs : this.#now(),
-      split: { fromBytes: SAMPLE_HEAVY_BYTES },
+      split: { fromBytes: SPLIT_FROM_BYTES },
     });
     if (!decoded.ok) return DecodedMessage.refused(decoded.type, decoded.error, source);
     if (decoded.kind === 'pointer') return DecodedMessage.pointerTo(decoded.pointer, source);
@@ -256,7 +257,7 @@ export class TenantDecoder {
       headers: source.headers,
       nowMs,
       allowPointer: false,
-      split: { fromBytes: SAMPLE_HEAVY_BYTES },
+      split: { fromBytes: SPLIT_FROM_BYTES },
     });
     if (!inner.ok) {
       const { code, message, detail } = inner.error;

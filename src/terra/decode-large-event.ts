@@ -27,6 +27,9 @@ import { objectArrayBlock, objectBlock } from './schemas/fields.js';
  * the record's own bytes when a destination asks for them (explode-event.ts).
  */
 
+/** Messages from this size on are decoded in parts where possible (lanes and the ingest gateway). */
+export const SPLIT_FROM_BYTES = 1024 * 1024;
+
 export interface LargeDecodeOptions {
   maxDepth: number;
   /** Arrays at least this long in bytes are split out. */

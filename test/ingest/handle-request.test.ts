@@ -100,4 +100,19 @@ describe('decideIngest', () => {
     const good = validFixture('sleep');
     assert.equal(produced(decideIngest({ tenant: strict, body: good, headers: signed(good), nowMs: NOW_MS }, rules)).message.value, good);
   });
+
+  it('checks a large event under rejectInvalid as the lanes do (decoded in parts), and refuses a fault deep in its samples', () => {
+    const strict = { ...tenant, rejectInvalid: true };
+    const large = { healthcheck: 'answer' as const, bodyLimit: 8 * 1024 * 1024 };
+    const samples = Array.from({ length: 30_000 }, (_, i) => ({ timestamp: new Date(NOW_MS - 3_600_000 + i * 100).toISOString(), bpm: 60 + (i % 90) }));
+    const event = JSON.parse(validFixture('activity').toString('utf8')) as { data: Array<Record<string, unknown>> };
+    for (const item of event.data) item['heart_rate_data'] = { detailed: { hr_samples: samples } };
+    const body = Buffer.from(JSON.stringify(event));
+    assert.ok(body.length > 1024 * 1024);
+    const decision = produced(decideIngest({ tenant: strict, body, headers: signed(body), nowMs: NOW_MS }, large));
+    assert.equal(decision.message.value, body);
+    assert.ok(decision.message.key !== null && decision.message.key.length > 0, 'keyed by the user id');
+    const damaged = Buffer.from(body.toString('utf8').replace('"bpm":61}', '"bpm":61,}'));
+    refused(decideIngest({ tenant: strict, body: damaged, headers: signed(damaged), nowMs: NOW_MS }, large), 400, 'malformed_json');
+  });
 });
