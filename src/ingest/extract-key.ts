@@ -1,4 +1,6 @@
 import { isPlainObject } from '../json/json-value.js';
+import { defaultMaxDepth } from '../terra/decode-event.js';
+import { SPLIT_FROM_BYTES, decodeLargeEvent } from '../terra/decode-large-event.js';
 
 /** What the gateway reads from a body: enough to key and route it, never a rebuilt payload. */
 export interface EventFacts {
@@ -21,9 +23,12 @@ export function eventFacts(value: unknown): EventFacts {
 
 /**
  * Parses the body only to read its facts. A body that is not UTF-8 JSON has none (it is still
- * produced, unkeyed, for the lanes to park with a reason).
+ * produced, unkeyed, for the lanes to park with a reason). A large data event is read in parts
+ * (decode-large-event.ts checks the whole body's JSON and keeps the envelope exact), never whole.
  */
 export function readEventFacts(body: Buffer): EventFacts {
+  const large = body.length >= SPLIT_FROM_BYTES ? decodeLargeEvent(body, { maxDepth: defaultMaxDepth }) : undefined;
+  if (large !== undefined) return eventFacts(large.skeleton);
   let value: unknown;
   try {
     value = JSON.parse(utf8.decode(body));

@@ -114,5 +114,9 @@ describe('decideIngest', () => {
     assert.ok(decision.message.key !== null && decision.message.key.length > 0, 'keyed by the user id');
     const damaged = Buffer.from(body.toString('utf8').replace('"bpm":61}', '"bpm":61,}'));
     refused(decideIngest({ tenant: strict, body: damaged, headers: signed(damaged), nowMs: NOW_MS }, large), 400, 'malformed_json');
+    // Without rejectInvalid the facts come from the same split read: keyed when the JSON is valid, unkeyed when not.
+    assert.deepEqual(readEventFacts(body), { type: 'activity', userId: JSON.parse(body.toString('utf8')).user.user_id });
+    assert.deepEqual(readEventFacts(damaged), { type: null, userId: null });
+    assert.equal(produced(decideIngest({ tenant, body: damaged, headers: signed(damaged), nowMs: NOW_MS }, large)).message.key, null);
   });
 });
