@@ -90,7 +90,9 @@ export function decodeLargeEvent(raw: Buffer, options: LargeDecodeOptions): Larg
     eachMember(raw, start, (keyStart, keyEnd, value) => {
       if (raw[value] !== OPEN_BRACKET || keyText(raw, keyStart, keyEnd) !== 'data') return skipValue(raw, value);
       return eachElement(raw, value, (item) => {
-        if (raw[item] !== OPEN_BRACE) return skipValue(raw, item);
+        // Many small items (a batch of dailies) hold nothing to split: skip them in one fast pass.
+        const itemEnd = skipValue(raw, item);
+        if (raw[item] !== OPEN_BRACE || itemEnd - item < minArrayBytes) return itemEnd;
         return eachMember(raw, item, (fieldStart, fieldEnd, field) => collect(field, keyText(raw, fieldStart, fieldEnd), 0, 4));
       });
     });
