@@ -11,15 +11,16 @@ import { objectArrayBlock, objectBlock } from './schemas/fields.js';
  * A 30 MB Terra event is mostly one sample array (`heart_rate_data.detailed.hr_samples`) inside a
  * block the schema checks only for being an object. Parsed whole it holds the 30 MB string
  * `JSON.parse` reads plus about twice its size in sample objects, all at once. Here the bytes are
- * split instead: every array of at least `minArrayBytes` that sits where the schema looks at
- * nothing (inside an object block, inside the elements of an object-array block, or under a key the
- * item schema does not name) is replaced by `[]` in a small skeleton, which is parsed and checked
- * against the type's schema as usual; each replaced array is parsed in chunks of about
- * `chunkBytes`, each chunk checked for JSON validity, depth and forbidden keys, then dropped.
+ * split instead: every array of at least `minArrayBytes` that the schema does not read (anything
+ * inside an object block, an object-array block such as `drink_samples`, whose elements it checks
+ * only for being objects, or anything under a key the item schema does not name) is replaced by `[]`
+ * in a small skeleton, which is parsed and checked against the type's schema as usual; each
+ * replaced array is parsed in chunks of about `chunkBytes`, each chunk checked for JSON validity,
+ * depth, forbidden keys and (for an object-array block) objects, then dropped.
  *
  * The outcome is the full decode's outcome: the skeleton is valid and conforms, and every replaced
- * array is a valid array within limits, exactly when the whole is (a replaced array is a value the
- * schema never reads). Anything else, including every refusal, returns undefined and the caller
+ * array passes its chunk checks, exactly when the whole is valid and conforms (what the schema reads
+ * of a replaced array, the chunks check). Anything else, including every refusal, returns undefined and the caller
  * decodes the message the ordinary way, so refusals keep their exact codes and messages.
  *
  * Only data event types whose records are keyed by metadata (not by the whole item) take this
@@ -76,14 +77,8 @@ export function decodeLargeEvent(raw: Buffer, options: LargeDecodeOptions): Larg
     const collect = (at: number, itemKey: string, below: number, depth: number): number => {
       const first = raw[at];
       if (first === OPEN_BRACE) return eachMember(raw, at, (_keyStart, _keyEnd, value) => collect(value, itemKey, below + 1, depth + 1));
-      if (first !== OPEN_BRACKET) return skipValue(raw, at);
-      // An item key's own array may be an object-array block, whose elements must stay objects in
-      // the skeleton: search inside them as well (a kept outer array covers what is found there).
-      const end =
-        below === 0
-          ? eachElement(raw, at, (element) => (raw[element] === OPEN_BRACE ? eachMember(raw, element, (_keyStart, _keyEnd, value) => collect(value, itemKey, 2, depth + 2)) : skipValue(raw, element)))
-          : skipValue(raw, at);
-      if (end - at >= minArrayBytes) candidates.push({ open: at, close: end - 1, depth, itemKey, below });
+      const end = skipValue(raw, at);
+      if (first === OPEN_BRACKET && end - at >= minArrayBytes) candidates.push({ open: at, close: end - 1, depth, itemKey, below });
       return end;
     };
     // One walk over the bytes: the envelope's `data` items, and every value inside them.
@@ -111,22 +106,26 @@ function splitDecode(raw: Buffer, found: readonly Candidate[], maxDepth: number,
   const itemSchema = dataItemSchemas[type as keyof typeof dataItemSchemas] as z.ZodObject | undefined;
   if (itemSchema === undefined) return undefined;
   const shape = itemSchema.shape as Record<string, unknown>;
-  const kept = dropNested(found.filter((candidate) => isOpaque(shape, candidate)));
+  const kept = dropNested(found.filter((candidate) => splittable(shape, candidate) !== 'no'));
   if (kept.length === 0) return undefined;
 
   const skeleton = parseSkeleton(raw, kept);
   if (!isPlainObject(skeleton) || skeleton['type'] !== type) return undefined;
-  for (const candidate of kept) checkArray(raw, candidate, maxDepth, chunkBytes);
+  for (const candidate of kept) checkArray(raw, candidate, maxDepth, chunkBytes, splittable(shape, candidate) === 'objects');
   return { type, skeleton };
 }
 
-/** The schema never reads a value under a block it checks only for being an object (or an array of objects), or under a key it does not name. */
-function isOpaque(shape: Record<string, unknown>, candidate: Candidate): boolean {
-  if (!Object.hasOwn(shape, candidate.itemKey)) return true;
+/**
+ * Whether the schema lets the array go unread: anything under a block it checks only for being an
+ * object, or under a key it does not name (`opaque`); an object-array block itself, whose elements
+ * it checks only for being objects, which the chunks then check (`objects`); else `no`.
+ */
+function splittable(shape: Record<string, unknown>, candidate: Candidate): 'opaque' | 'objects' | 'no' {
+  if (!Object.hasOwn(shape, candidate.itemKey)) return 'opaque';
   const schema = shape[candidate.itemKey];
-  if (schema === objectBlock) return candidate.below >= 1;
-  if (schema === objectArrayBlock) return candidate.below >= 2;
-  return false;
+  if (schema === objectBlock) return candidate.below >= 1 ? 'opaque' : 'no';
+  if (schema === objectArrayBlock) return candidate.below === 0 ? 'objects' : 'opaque';
+  return 'no';
 }
 
 /** Candidates are outermost first along a path; a kept one inside another kept one is covered by it. */
@@ -162,9 +161,10 @@ function parseSkeleton(raw: Buffer, candidates: readonly Candidate[]): unknown {
 
 /**
  * The array's elements parsed a chunk at a time: valid JSON, within the depth left at its place,
- * no forbidden key. Throws on the first chunk that is not (the caller then decodes whole).
+ * no forbidden key, and objects where the schema wants objects. Throws on the first chunk that is
+ * not (the caller then decodes whole).
  */
-function checkArray(raw: Buffer, candidate: Candidate, maxDepth: number, chunkBytes: number): void {
+function checkArray(raw: Buffer, candidate: Candidate, maxDepth: number, chunkBytes: number, objectsOnly: boolean): void {
   if (candidate.depth > maxDepth) throw new RangeError('too deep');
   // Depth allowed inside a chunk, whose own array stands for the candidate (depth 1 in the chunk).
   const depthLeft = maxDepth - candidate.depth + 1;
@@ -175,6 +175,7 @@ function checkArray(raw: Buffer, candidate: Candidate, maxDepth: number, chunkBy
     if (count === 0) return;
     const chunk: unknown = JSON.parse(`[${utf8.decode(raw.subarray(chunkStart, chunkEnd))}]`);
     if (!Array.isArray(chunk) || chunk.length !== count || findJsonLimitViolation(chunk, depthLeft) !== undefined) throw new SyntaxError('chunk refused');
+    if (objectsOnly && !chunk.every(isPlainObject)) throw new TypeError('an element is not an object');
     count = 0;
   };
   const end = eachElement(raw, candidate.open, (start) => {

@@ -137,16 +137,16 @@ describe('decodeEvent of large events in parts', () => {
     }
   });
 
-  it('parses whole what the schema reads, and types keyed by the whole item', () => {
-    // Arrays under metadata (checked field by field) and directly under an object-array block stay in the skeleton.
+  it('keeps what the schema reads in the skeleton, splits object-array blocks, and parses types keyed by the whole item whole', () => {
+    // Arrays under metadata (checked field by field) stay in the skeleton; an object-array block is
+    // split, its elements checked to be objects chunk by chunk.
     const drinks = samples(6).map((sample) => ({ ...sample, parts: samples(3) }));
     const nutrition = activityEventOf('nutrition', { drink_samples: drinks, metadata: { start_time: '2026-01-01T00:00:00Z', end_time: '2026-01-02T00:00:00Z', notes: samples(6) } });
     const result = decodeEvent(nutrition, split);
     assert.ok(result.ok && result.kind !== 'pointer', outcome(result));
     const item = (result.event as unknown as { data: Array<Record<string, Record<string, unknown>>> }).data[0];
     assert.equal((item?.['metadata']?.['notes'] as unknown[]).length, 6);
-    assert.equal((item?.['drink_samples'] as unknown as unknown[]).length, 6, 'the elements stay: the schema checks each is an object');
-    // Split inside the drink samples' own arrays, which nothing reads.
+    assert.equal((item?.['drink_samples'] as unknown as unknown[]).length, 0, 'the object-array block is split out');
     assert.equal(result.partial, true);
     const planned = activityEventOf('planned_workout', { steps: samples(6), details: { big: samples(6) } });
     const plannedResult = decodeEvent(planned, split);
