@@ -33,7 +33,7 @@ export const SPLIT_FROM_BYTES = 1024 * 1024;
 
 export interface LargeDecodeOptions {
   maxDepth: number;
-  /** Arrays at least this long in bytes are split out. */
+  /** Arrays at least this long in bytes are split out (default: see decodeLargeEvent). */
   minArrayBytes?: number;
   /** Bytes of elements parsed at once. */
   chunkBytes?: number;
@@ -67,7 +67,9 @@ interface Candidate {
  * anything at all wrong with it).
  */
 export function decodeLargeEvent(raw: Buffer, options: LargeDecodeOptions): LargeDecode | undefined {
-  const minArrayBytes = options.minArrayBytes ?? 64 * 1024;
+  // A four-thousandth of the message, 4 to 64 KiB: a 30 MB event of a thousand items splits out
+  // their 8 KB sample arrays too, while a 1 MiB one leaves arrays of a few hundred bytes in place.
+  const minArrayBytes = options.minArrayBytes ?? Math.max(4 * 1024, Math.min(64 * 1024, Math.floor(raw.length / 4096)));
   const chunkBytes = options.chunkBytes ?? 1024 * 1024;
   try {
     let start = 0;
