@@ -101,14 +101,15 @@ export function decodeLargeEvent(raw: Buffer, options: LargeDecodeOptions): Larg
 }
 
 function splitDecode(raw: Buffer, found: readonly Candidate[], maxDepth: number, chunkBytes: number): LargeDecode | undefined {
-  // Parse the skeleton with every candidate in place first to learn the type, then keep the
-  // candidates the type's item schema never looks into.
+  // Parse a skeleton with every candidate emptied to learn the type, then keep the candidates the
+  // type's item schema lets go unread. The walk never enters an array, so candidates are disjoint
+  // and in byte order.
   const type = envelopeType(raw, found);
   if (type === undefined) return undefined;
   const itemSchema = dataItemSchemas[type as keyof typeof dataItemSchemas] as z.ZodObject | undefined;
   if (itemSchema === undefined) return undefined;
   const shape = itemSchema.shape as Record<string, unknown>;
-  const kept = dropNested(found.filter((candidate) => splittable(shape, candidate) !== 'no'));
+  const kept = found.filter((candidate) => splittable(shape, candidate) !== 'no');
   if (kept.length === 0) return undefined;
 
   const skeleton = parseSkeleton(raw, kept);
@@ -130,21 +131,9 @@ function splittable(shape: Record<string, unknown>, candidate: Candidate): 'opaq
   return 'no';
 }
 
-/** Candidates are outermost first along a path; a kept one inside another kept one is covered by it. */
-function dropNested(candidates: readonly Candidate[]): Candidate[] {
-  const sorted = [...candidates].sort((a, b) => a.open - b.open);
-  const kept: Candidate[] = [];
-  for (const candidate of sorted) {
-    const last = kept.at(-1);
-    if (last !== undefined && candidate.open < last.close) continue;
-    kept.push(candidate);
-  }
-  return kept;
-}
-
 /** The envelope's `type`, read from a skeleton with every found array emptied (small to parse). */
 function envelopeType(raw: Buffer, found: readonly Candidate[]): string | undefined {
-  const skeleton = parseSkeleton(raw, dropNested(found));
+  const skeleton = parseSkeleton(raw, found);
   return isPlainObject(skeleton) && typeof skeleton['type'] === 'string' ? skeleton['type'] : undefined;
 }
 
