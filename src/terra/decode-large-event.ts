@@ -40,7 +40,6 @@ export interface LargeDecodeOptions {
 }
 
 export interface LargeDecode {
-  type: string;
   /** The skeleton: the event with every split-out array empty. Never handed to a destination. */
   skeleton: Record<string, unknown>;
 }
@@ -104,18 +103,21 @@ function splitDecode(raw: Buffer, found: readonly Candidate[], maxDepth: number,
   // Parse a skeleton with every candidate emptied to learn the type, then keep the candidates the
   // type's item schema lets go unread. The walk never enters an array, so candidates are disjoint
   // and in byte order.
-  const type = envelopeType(raw, found);
-  if (type === undefined) return undefined;
+  // The skeleton's limits, envelope and schema are the caller's to check (decodeEvent does).
+  const first = parseSkeleton(raw, found);
+  if (!isPlainObject(first) || typeof first['type'] !== 'string') return undefined;
+  const type = first['type'];
   const itemSchema = dataItemSchemas[type as keyof typeof dataItemSchemas] as z.ZodObject | undefined;
   if (itemSchema === undefined) return undefined;
   const shape = itemSchema.shape as Record<string, unknown>;
   const kept = found.filter((candidate) => splittable(shape, candidate) !== 'no');
   if (kept.length === 0) return undefined;
 
-  const skeleton = parseSkeleton(raw, kept);
+  // Usually every candidate is kept, and the skeleton already parsed is the one.
+  const skeleton = kept.length === found.length ? first : parseSkeleton(raw, kept);
   if (!isPlainObject(skeleton) || skeleton['type'] !== type) return undefined;
   for (const candidate of kept) checkArray(raw, candidate, maxDepth, chunkBytes, splittable(shape, candidate) === 'objects');
-  return { type, skeleton };
+  return { skeleton };
 }
 
 /**
@@ -131,12 +133,6 @@ function splittable(shape: Record<string, unknown>, candidate: Candidate): 'opaq
   return 'no';
 }
 
-/** The envelope's `type`, read from a skeleton with every found array emptied (small to parse). */
-function envelopeType(raw: Buffer, found: readonly Candidate[]): string | undefined {
-  const skeleton = parseSkeleton(raw, found);
-  return isPlainObject(skeleton) && typeof skeleton['type'] === 'string' ? skeleton['type'] : undefined;
-}
-
 function parseSkeleton(raw: Buffer, candidates: readonly Candidate[]): unknown {
   const parts: Buffer[] = [];
   let at = 0;
@@ -145,9 +141,7 @@ function parseSkeleton(raw: Buffer, candidates: readonly Candidate[]): unknown {
     at = candidate.close + 1;
   }
   parts.push(raw.subarray(at));
-  const value: unknown = JSON.parse(utf8.decode(Buffer.concat(parts)));
-  const violation = findJsonLimitViolation(value, Number.POSITIVE_INFINITY);
-  return violation === undefined ? value : undefined;
+  return JSON.parse(utf8.decode(Buffer.concat(parts))) as unknown;
 }
 
 /**
