@@ -81,12 +81,11 @@ export async function runWorkerCommand(options: RunOptions): Promise<void> {
   const ownMetrics = new Registry();
   // The admin API (with `admin.enabled`) is served here too, answered by the worker processes.
   const operations = createGroupOperations({ configPath: options.config, deployment, registry: ownMetrics, logger });
-  // The worker processes are forked with this environment: give them malloc's setting.
-  Object.assign(process.env, workerEnvironment());
   const group = await startProcessGroup({
     workerModule: fileURLToPath(new URL('./worker-process.js', import.meta.url)),
     args: [options.config],
     execArgv: [...workerNodeFlags(deployment.worker.budgets.processInFlightBytes), ...process.execArgv],
+    env: workerEnvironment(),
     processes: options.processes,
     http: deployment.worker.http,
     drainTimeoutMs,

@@ -53,6 +53,8 @@ export interface ProcessGroupOptions {
   args: readonly string[];
   /** Node flags for each worker process (default: this process's own). */
   execArgv?: readonly string[];
+  /** Variables each worker process gets on top of this process's environment. */
+  env?: Readonly<Record<string, string>>;
   processes: number;
   http: { host: string; port: number };
   drainTimeoutMs: number;
@@ -164,6 +166,7 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<R
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
       ...(options.execArgv === undefined ? {} : { execArgv: [...options.execArgv] }),
+      ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
     });
     slot.child = child;
     slot.startedAt = Date.now();

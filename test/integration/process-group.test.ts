@@ -53,7 +53,8 @@ describe('run --processes 2', () => {
     const out = join(dir, 'out');
     const base = `http://127.0.0.1:${port}`;
 
-    const primary = spawn(process.execPath, [cli, 'run', '--config', workerPath, '--processes', '2'], { env: { ...process.env, OUT_DIR: out }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { MALLOC_MMAP_THRESHOLD_: _unset, ...environment } = process.env;
+    const primary = spawn(process.execPath, [cli, 'run', '--config', workerPath, '--processes', '2'], { env: { ...environment, OUT_DIR: out }, stdio: ['ignore', 'pipe', 'pipe'] });
     primary.stderr?.resume();
     cleanups.push(async () => void primary.kill('SIGKILL'));
     const logs = collectLogs(primary);
@@ -68,6 +69,10 @@ describe('run --processes 2', () => {
     cleanups.push(async () => {
       for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     });
+    for (const pid of pids) {
+      const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+      assert.ok(environ.includes('MALLOC_MMAP_THRESHOLD_=1048576'), `worker process ${pid} runs with the malloc threshold`);
+    }
 
     const events = (from: number, count: number) => Array.from({ length: count }, (_, index) => ({ key: `user-${(from + index) % 16}`, value: JSON.stringify(activityEvent(`user-${(from + index) % 16}`, from + index)) }));
     await kafka.produce(topic, events(0, 400));
