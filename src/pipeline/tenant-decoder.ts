@@ -38,6 +38,9 @@ export function estimateDecodedBytes(valueBytes: number): number {
 
 const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
 
+/** Large events are decoded in parts (decode-large-event.ts); one object, not one per message. */
+const SPLIT = Object.freeze({ fromBytes: SPLIT_FROM_BYTES });
+
 /** Kafka headers as the decoder sees them: lower-case names, first value, UTF-8. */
 export function headersToStrings(headers: RawHeaders): Readonly<Record<string, string>> {
   let result: Record<string, string> | undefined;
@@ -233,7 +236,7 @@ export class TenantDecoder {
       // by the ingest gateway or webhook receiver that accepted it within Terra's tolerance), not
       // against now: a lane that lags longer than toleranceSeconds must not park its backlog.
       nowMs: Number.isFinite(message.timestampMs) && message.timestampMs > 0 ? message.timestampMs : this.#now(),
-      split: { fromBytes: SPLIT_FROM_BYTES },
+      split: SPLIT,
     });
     if (!decoded.ok) return DecodedMessage.refused(decoded.type, decoded.error, source);
     if (decoded.kind === 'pointer') return DecodedMessage.pointerTo(decoded.pointer, source);
@@ -257,7 +260,7 @@ export class TenantDecoder {
       headers: source.headers,
       nowMs,
       allowPointer: false,
-      split: { fromBytes: SPLIT_FROM_BYTES },
+      split: SPLIT,
     });
     if (!inner.ok) {
       const { code, message, detail } = inner.error;
