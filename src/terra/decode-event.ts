@@ -5,6 +5,7 @@ import { decodeLargeEvent } from './decode-large-event.js';
 import { findJsonLimitViolation } from './json-limits.js';
 import { eventSchemaFor, pointerSchema, type S3PayloadPointer, type TerraEvent } from './schemas/event-schema.js';
 import { isPlainObject } from '../json/json-value.js';
+import { matches } from './schemas/conforms.js';
 import { schemaViolation } from './schemas/violation.js';
 import { verifyTerraSignature } from './signature.js';
 
@@ -149,8 +150,13 @@ function checkParsed(value: unknown, raw: Buffer, options: DecodeOptions): Decod
   return { ok: true, kind: eventTypeKinds[type], event: value, body: raw };
 }
 
-/** Validates with zod and narrows the original value (zod's copy is discarded). */
+/**
+ * Validates against the zod schema and narrows the original value. A value that matches is checked
+ * without zod's copy (schemas/conforms.ts); one that does not goes through zod's safeParse, whose
+ * issues name the refusal.
+ */
 function conforms<T>(schema: z.ZodType<T>, value: unknown, issues: z.core.$ZodIssue[]): value is T {
+  if (matches(schema, value)) return true;
   const result = schema.safeParse(value);
   if (result.success) return true;
   issues.push(...result.error.issues);
