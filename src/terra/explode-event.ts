@@ -428,11 +428,19 @@ function deliveryOf(event: TerraEvent, source: SourcePosition): Delivery {
   const version = 'version' in event && typeof event.version === 'string' ? event.version : null;
   return {
     orderingTimestampMs,
-    eventTime: new Date(orderingTimestampMs).toISOString(),
+    eventTime: isoOf(orderingTimestampMs),
     traceHeader: headerValue(source.headers, 'x-terra-trace-id'),
     terraReference: headerValue(source.headers, 'terra-reference') ?? null,
     version,
   };
+}
+
+/** The last instant formatted: messages of one batch mostly share their Kafka timestamp's millisecond. */
+let lastIso = { ms: Number.NaN, iso: '' };
+
+function isoOf(ms: number): string {
+  if (lastIso.ms !== ms) lastIso = { ms, iso: new Date(ms).toISOString() };
+  return lastIso.iso;
 }
 
 function parseUnixMs(value: string | undefined): number | undefined {

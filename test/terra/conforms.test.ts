@@ -4,6 +4,7 @@
  * of copies damaged at every depth, and on schema shapes the Terra schemas do not use today.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
@@ -159,5 +160,23 @@ describe('matches (zod without the copy)', () => {
     for (const [index, schema] of schemas.entries()) {
       for (const value of values) assert.equal(matches(schema, value), schema.safeParse(value).success, `schema ${index}, ${JSON.stringify(value)}`);
     }
+  });
+
+  it('gives the same verdicts where code generation is off (the loop instead of generated checks)', () => {
+    const script = `
+      import { matches } from ${JSON.stringify(new URL('../../src/terra/schemas/conforms.js', import.meta.url).href)};
+      import { eventSchemaFor } from ${JSON.stringify(new URL('../../src/terra/schemas/event-schema.js', import.meta.url).href)};
+      const event = JSON.parse(process.argv[1]);
+      const schema = eventSchemaFor(event.type, event);
+      const broken = { ...event, user: { ...event.user, user_id: 7 } };
+      const missing = { ...event }; delete missing.version;
+      process.stdout.write(JSON.stringify([event, broken, missing].map((value) => [matches(schema, value), schema.safeParse(value).success])));`;
+    const activity = JSON.stringify(originals.find((event) => (event as { type?: unknown }).type === 'activity'));
+    const output = execFileSync(process.execPath, ['--disallow-code-generation-from-strings', '--input-type=module', '-e', script, activity], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(output), [
+      [true, true],
+      [false, false],
+      [false, false],
+    ]);
   });
 });
