@@ -133,10 +133,16 @@ export class DecodedMessage {
 }
 
 interface CacheEntry {
-  decoded: DecodedMessage;
+  /** null once dropped: a dropped entry may wait in the eviction order a while, holding nothing. */
+  decoded: DecodedMessage | null;
   timestampMs: number;
   valueLength: number;
   bytes: number;
+  /** Lanes still expected to ask for it; at 0 it is dropped. */
+  waiting: number;
+  /** The partition's entries, and this entry's offset in them. */
+  offsets: Map<number, CacheEntry>;
+  offset: number;
 }
 
 const keyOf = (message: InboundMessage): string => `${message.topic}\u0000${message.partition}\u0000${message.offset}`;
@@ -148,18 +154,27 @@ const keyOf = (message: InboundMessage): string => `${message.topic}\u0000${mess
  * and decodes on its own. Each lane still filters, batches, retries, parks and commits on its own:
  * the cache shares only the pure step from bytes to records.
  *
+ * An entry is dropped as soon as every other lane has taken it: what the cache holds is only the
+ * distance between its fastest and slowest lanes, so little of it lives long enough to be copied
+ * into V8's old generation (a cache that held a full budget of decoded messages cost more in
+ * collections than the decoding it saved). The byte budget bounds what a lagging lane leaves
+ * behind; eviction is oldest first.
+ *
  * An entry is keyed by topic, partition and offset and checked against the message's timestamp
- * and size, so a recreated topic never returns another message's decode. Eviction is oldest first.
+ * and size, so a recreated topic never returns another message's decode.
  */
 export class TenantDecoder {
   readonly #settings: DecoderSettings;
   readonly #now: () => number;
-  readonly #entries = new Map<string, CacheEntry>();
-  /** Keys in insertion order (with `#head` as the start): evicting through Map iteration is slow once many keys were deleted. */
-  #order: string[] = [];
+  /** topic -> partition -> offset -> entry. */
+  readonly #topics = new Map<string, Map<number, Map<number, CacheEntry>>>();
+  /** Entries in insertion order (with `#head` as the start); dropped ones are skipped. */
+  #order: CacheEntry[] = [];
   #head = 0;
   readonly #fetches = new Map<string, Promise<DecodedMessage>>();
   #bytes = 0;
+  /** Entries not dropped. */
+  #live = 0;
   /** Lanes reading through this decoder; with one, nobody could hit the cache, so nothing is kept. */
   #readers = 2;
   hits = 0;
@@ -185,24 +200,52 @@ export class TenantDecoder {
   }
 
   #clear(): void {
-    this.#entries.clear();
+    this.#topics.clear();
     this.#order = [];
     this.#head = 0;
     this.#bytes = 0;
+    this.#live = 0;
+  }
+
+  #offsetsOf(message: InboundMessage): Map<number, CacheEntry> {
+    let partitions = this.#topics.get(message.topic);
+    if (partitions === undefined) {
+      partitions = new Map();
+      this.#topics.set(message.topic, partitions);
+    }
+    let offsets = partitions.get(message.partition);
+    if (offsets === undefined) {
+      offsets = new Map();
+      partitions.set(message.partition, offsets);
+    }
+    return offsets;
+  }
+
+  #drop(entry: CacheEntry): void {
+    if (entry.decoded === null) return;
+    entry.decoded = null;
+    if (entry.offsets.get(entry.offset) === entry) entry.offsets.delete(entry.offset);
+    this.#bytes -= entry.bytes;
+    this.#live -= 1;
   }
 
   /** Synchronous: the cached decode, or a fresh one (then cached). A pointer comes back unresolved. */
   decode(message: InboundMessage): DecodedMessage {
     if (this.#settings.cacheBytes <= 0 || this.#readers <= 1) return this.#decodeNow(message);
-    const key = keyOf(message);
-    const entry = this.#entries.get(key);
-    if (entry !== undefined && entry.timestampMs === message.timestampMs && entry.valueLength === (message.value?.length ?? -1)) {
+    // Kafka offsets stay far below 2^53, so a number keys them exactly.
+    const offset = Number(message.offset);
+    const offsets = this.#offsetsOf(message);
+    const entry = offsets.get(offset);
+    const cached = entry?.decoded;
+    if (entry !== undefined && cached !== null && cached !== undefined && entry.timestampMs === message.timestampMs && entry.valueLength === (message.value?.length ?? -1)) {
       this.hits += 1;
-      return entry.decoded;
+      entry.waiting -= 1;
+      if (entry.waiting <= 0) this.#drop(entry);
+      return cached;
     }
     this.misses += 1;
     const decoded = this.#decodeNow(message);
-    this.#remember(key, message, decoded);
+    this.#remember(offsets, offset, message, decoded);
     return decoded;
   }
 
@@ -217,7 +260,7 @@ export class TenantDecoder {
     if (running !== undefined) return running;
     const fetching = this.#fetch(pointerMessage).then((resolved) => {
       this.#fetches.delete(key);
-      if (this.#readers > 1 && (resolved.error === null || !resolved.error.retryable)) this.#remember(key, message, resolved);
+      if (this.#readers > 1 && (resolved.error === null || !resolved.error.retryable)) this.#remember(this.#offsetsOf(message), Number(message.offset), message, resolved);
       return resolved;
     });
     this.#fetches.set(key, fetching);
@@ -270,23 +313,30 @@ export class TenantDecoder {
     return DecodedMessage.decoded(inner.event, inner.kind, inner.body, source, true, inner.partial === true);
   }
 
-  #remember(key: string, message: InboundMessage, decoded: DecodedMessage): void {
+  #remember(offsets: Map<number, CacheEntry>, offset: number, message: InboundMessage, decoded: DecodedMessage): void {
     const bytes = (message.value?.length ?? 0) + decoded.decodedBytes;
     const limit = this.#settings.cacheBytes;
+    const previous = offsets.get(offset);
+    if (previous !== undefined) this.#drop(previous);
     if (bytes > limit) return;
-    const previous = this.#entries.get(key);
-    if (previous !== undefined) this.#bytes -= previous.bytes;
-    else this.#order.push(key);
-    this.#entries.set(key, { decoded, timestampMs: message.timestampMs, valueLength: message.value?.length ?? -1, bytes });
+    const entry: CacheEntry = { decoded, timestampMs: message.timestampMs, valueLength: message.value?.length ?? -1, bytes, waiting: this.#readers - 1, offsets, offset };
+    offsets.set(offset, entry);
+    this.#order.push(entry);
     this.#bytes += bytes;
+    this.#live += 1;
     while (this.#bytes > limit && this.#head < this.#order.length) {
-      const oldest = this.#order[this.#head] as string;
+      const oldest = this.#order[this.#head] as CacheEntry;
       this.#head += 1;
-      const evicted = this.#entries.get(oldest);
-      this.#entries.delete(oldest);
-      this.#bytes -= evicted?.bytes ?? 0;
+      this.#drop(oldest);
     }
-    if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
+    // Dropped entries ahead of the oldest live one hold nothing but their slot.
+    while (this.#head < this.#order.length && (this.#order[this.#head] as CacheEntry).decoded === null) this.#head += 1;
+    // A live entry no lane will ask for again (one lane skipped its offset) can sit at the head for
+    // long: the slots of dropped entries behind it are compacted away, so the order stays bounded.
+    if (this.#order.length - this.#head > 2 * this.#live + 1024) {
+      this.#order = this.#order.slice(this.#head).filter((kept) => kept.decoded !== null);
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
       this.#order = this.#order.slice(this.#head);
       this.#head = 0;
     }

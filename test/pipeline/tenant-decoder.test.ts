@@ -51,6 +51,31 @@ describe('TenantDecoder', () => {
     assert.equal(tenant.misses, 21, 'the oldest was dropped');
   });
 
+  it('drops an entry once every other lane has taken it, so it holds only the distance between the lanes', () => {
+    const tenant = decoder();
+    tenant.setReaders(3);
+    const first = tenant.decode(message(validFixture('activity'), 5));
+    assert.ok(tenant.cachedBytes > 0);
+    assert.equal(tenant.decode(message(validFixture('activity'), 5)), first);
+    assert.equal(tenant.decode(message(validFixture('activity'), 5)), first, 'the third lane still finds it');
+    assert.equal(tenant.cachedBytes, 0, 'all three lanes have it: nothing is kept');
+    assert.notEqual(tenant.decode(message(validFixture('activity'), 5)), first, 'a fourth read (a lane reading it again) decodes anew');
+    assert.deepEqual([tenant.hits, tenant.misses], [2, 2]);
+  });
+
+  it('keeps what a lane has not taken while the others move on, and still drops the rest', () => {
+    const tenant = decoder();
+    const skipped = tenant.decode(message(validFixture('sleep'), 0));
+    const held = tenant.cachedBytes;
+    for (let offset = 1; offset <= 3000; offset += 1) {
+      tenant.decode(message(validFixture('daily'), offset));
+      tenant.decode(message(validFixture('daily'), offset));
+    }
+    assert.equal(tenant.cachedBytes, held, 'only the entry the second lane never took is held');
+    assert.equal(tenant.decode(message(validFixture('sleep'), 0)), skipped);
+    assert.equal(tenant.hits, 3001);
+  });
+
   it('with cacheBytes 0, decodes every time', () => {
     const tenant = decoder({ cacheBytes: 0 });
     assert.notEqual(tenant.decode(message(validFixture('daily'))), tenant.decode(message(validFixture('daily'))));
