@@ -148,6 +148,9 @@ export function createFileClient(directory: string, options: FileClientOptions =
 
   /** The absolute path of a key, or null when it would leave the directory. */
   const targetOf = (key: string): string | null => {
+    // Keys are relative paths of sanitized segments: for one without an empty, `.`-led or trailing
+    // segment, joining is what resolve() would give, without its normalizing walk.
+    if (root !== sep && key !== '' && !key.startsWith('/') && !key.startsWith('.') && !key.endsWith('/') && !key.includes('//') && !key.includes('/.')) return `${root}${sep}${key}`;
     const target = resolve(root, key);
     return target.startsWith(root + sep) ? target : null;
   };

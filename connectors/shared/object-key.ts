@@ -57,10 +57,26 @@ const UNSAFE_IN_VALUE = new RegExp(`[/\\\\${unsafeCharacterClass}]`, 'gu');
  * a natural key) from putting them in a file or object name.
  */
 export function sanitizeKeyValue(value: string): string {
+  if (isPlainKeyValue(value)) return value;
   const cleaned = value.replace(UNSAFE_IN_VALUE, '_').replace(/\.\./g, '_');
   if (cleaned === '') return MISSING;
   if (cleaned === '.') return '_';
   return cleaned;
+}
+
+/**
+ * True for a value sanitizeKeyValue leaves as it is, found without a pattern (ids, types and times
+ * almost always are): printable ASCII (which holds none of the refused character classes) without
+ * `/` or `\\`, no `..`, neither empty nor a lone `.`.
+ */
+function isPlainKeyValue(value: string): boolean {
+  if (value === '' || value === '.') return false;
+  for (let index = 0; index < value.length; index += 1) {
+    const code = value.charCodeAt(index);
+    if (code < 0x20 || code > 0x7e || code === 0x2f || code === 0x5c) return false;
+    if (code === 0x2e && value.charCodeAt(index + 1) === 0x2e) return false;
+  }
+  return true;
 }
 
 /**

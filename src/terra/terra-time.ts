@@ -193,5 +193,7 @@ export function keyTimeOf(time: TerraTime): string {
   const date = `${pad(time.year, 4)}-${pad(time.month, 2)}-${pad(time.day, 2)}`;
   if (!time.hasTime) return date;
   if (time.offsetMinutes === null) return `${date}T${pad(time.hour, 2)}:${pad(time.minute, 2)}:${pad(time.second, 2)}`;
+  // In UTC already: the written fields are the instant's.
+  if (time.offsetMinutes === 0) return `${date}T${pad(time.hour, 2)}:${pad(time.minute, 2)}:${pad(time.second, 2)}Z`;
   return `${new Date(instantMs(time)).toISOString().slice(0, 19)}Z`;
 }

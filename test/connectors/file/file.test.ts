@@ -207,6 +207,29 @@ describe('classifyFileError', () => {
   });
 });
 
+describe('file client paths', () => {
+  it('puts each key where the directory joined with it resolves, and refuses keys that leave the directory', async () => {
+    const root = await freshDir();
+    const client = createFileClient(join(root, 'out', '..', 'files'), { fsync: false, timeoutMs: 10_000 });
+    try {
+      const keys = ['a/b.json', 'x//y.json', 'x/./z.json', 'x/q/../w.json', '.hidden/v.json', 'plain.json', 'deep/er/still/u.json'];
+      const results = await client.writeBatch(
+        keys.map((key) => ({ key, body: Buffer.from(key) })),
+        signal,
+      );
+      assert.deepEqual(results, keys.map(() => ({ ok: true })));
+      for (const key of keys) assert.equal(await readFile(join(root, 'files', key), 'utf8'), key, key);
+      const outside = await client.writeBatch([{ key: '../escape.json', body: Buffer.from('{}') }, { key: '/etc/x.json', body: Buffer.from('{}') }], signal);
+      assert.deepEqual(
+        outside.map((result) => (result.ok ? 'ok' : result.error.code)),
+        ['EOUTSIDEDIRECTORY', 'EOUTSIDEDIRECTORY'],
+      );
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('file client temp files', () => {
   it('keeps temp files in its own folder and removes those of dead processes of this host at check', async () => {
     const root = await mkdtemp(join(tmpdir(), 'terra-fanout-temp-'));

@@ -90,6 +90,23 @@ describe('sanitizeKeyValue', () => {
     assert.equal(sanitizeKeyValue('\ud83d\ude00 café 用户'), '\ud83d\ude00 café 用户', 'emoji and letters stay');
   });
 
+  it('leaves plain values as they are and cleans the rest exactly as the patterns do (generated values)', () => {
+    const reference = (value: string): string => {
+      const cleaned = value.replace(/[/\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu, '_').replace(/\.\./g, '_');
+      return cleaned === '' ? 'none' : cleaned === '.' ? '_' : cleaned;
+    };
+    const pieces = ['a', 'Z', '0', '-', ':', '.', '..', '/', '\\', ' ', '~', '\u0000', '\u001f', '\u007f', '\u0085', '\u00e9', '\u200b', '\u202e', '\ufeff', '\ud800', '\udc00', '\ud83d\ude00', '用'];
+    let seed = 5;
+    for (let round = 0; round < 5_000; round += 1) {
+      let value = '';
+      for (let length = round % 9; length > 0; length -= 1) {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        value += pieces[(seed >>> 8) % pieces.length] ?? '';
+      }
+      assert.equal(sanitizeKeyValue(value), reference(value), JSON.stringify(value));
+    }
+  });
+
   it('keys never carry them, whatever the template', () => {
     const compiled = compileKeyTemplate('{natural_key}/{user_id}.json');
     assert.ok(compiled.ok);
