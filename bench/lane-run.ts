@@ -14,7 +14,7 @@ import type { AnyConnectorDefinition, Destination } from '../src/connector/contr
 import { createTenantSchema } from '../src/config/tenant-schema.js';
 import { workerConfigSchema } from '../src/config/worker-schema.js';
 import { startWorker } from '../src/worker/worker.js';
-import { cpuMicros, rssSampler } from './measure.js';
+import { cpuMicros, rssSampler, systemMicros } from './measure.js';
 
 /** A destination that accepts everything and keeps nothing: the lane engine's own cost. */
 export const discardConnector: AnyConnectorDefinition = {
@@ -41,6 +41,8 @@ const benchTenantSchema = createTenantSchema(benchConnectors);
 export interface LaneRunResult {
   seconds: number;
   cpuMicros: number;
+  /** The part of cpuMicros spent in the kernel (system calls: sockets, files). */
+  systemMicros: number;
   rss: number;
   /** Records delivered, summed over the destinations. */
   delivered: number;
@@ -78,12 +80,14 @@ export async function laneRun(options: LaneRunOptions): Promise<LaneRunResult> {
     running.metrics.registry.getSingleMetric(name)?.get().then((metric) => metric.values.reduce((sum, value) => sum + value.value, 0)) ?? Promise.resolve(0);
   let started = 0n;
   let cpuAtStart = 0;
+  let systemAtStart = 0;
   let delivered = 0;
   const giveUp = Date.now() + (options.timeoutMs ?? 300_000);
   while (Date.now() < giveUp) {
     if (started === 0n && (await counter('terra_fanout_messages_received_total')) > 0) {
       started = process.hrtime.bigint();
       cpuAtStart = cpuMicros();
+      systemAtStart = systemMicros();
     }
     delivered = await counter('terra_fanout_records_delivered_total');
     const parked = await counter('terra_fanout_records_dead_lettered_total');
@@ -95,9 +99,10 @@ export async function laneRun(options: LaneRunOptions): Promise<LaneRunResult> {
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = cpuMicros() - cpuAtStart;
+  const system = systemMicros() - systemAtStart;
   const rss = sampler.stop();
   if (delivered < target) console.log(`  (gave up waiting: ${delivered}/${target} delivered)`);
   await running.stop();
   await rm(dir, { recursive: true, force: true });
-  return { seconds, cpuMicros: cpu, rss, delivered };
+  return { seconds, cpuMicros: cpu, systemMicros: system, rss, delivered };
 }

@@ -10,6 +10,11 @@ export function cpuMicros(): number {
   return user + system;
 }
 
+/** The kernel's part of it: CPU microseconds this process has spent in system calls so far. */
+export function systemMicros(): number {
+  return process.cpuUsage().system;
+}
+
 /** Samples RSS every 20 ms until stopped; returns the peak (`memoryUsage.rss()`: no heap statistics, so the sampling costs the measured lane next to nothing). */
 export function rssSampler(): { stop(): number } {
   let peak = process.memoryUsage.rss();
