@@ -232,8 +232,9 @@ export class TenantDecoder {
   /** Synchronous: the cached decode, or a fresh one (then cached). A pointer comes back unresolved. */
   decode(message: InboundMessage): DecodedMessage {
     if (this.#settings.cacheBytes <= 0 || this.#readers <= 1) return this.#decodeNow(message);
-    // Kafka offsets stay far below 2^53, so a number keys them exactly.
+    // Kafka offsets stay far below 2^53, so a number keys them exactly (one that does not is never cached).
     const offset = Number(message.offset);
+    if (!Number.isSafeInteger(offset)) return this.#decodeNow(message);
     const offsets = this.#offsetsOf(message);
     const entry = offsets.get(offset);
     const cached = entry?.decoded;
@@ -260,7 +261,8 @@ export class TenantDecoder {
     if (running !== undefined) return running;
     const fetching = this.#fetch(pointerMessage).then((resolved) => {
       this.#fetches.delete(key);
-      if (this.#readers > 1 && (resolved.error === null || !resolved.error.retryable)) this.#remember(this.#offsetsOf(message), Number(message.offset), message, resolved);
+      const offset = Number(message.offset);
+      if (this.#readers > 1 && Number.isSafeInteger(offset) && (resolved.error === null || !resolved.error.retryable)) this.#remember(this.#offsetsOf(message), offset, message, resolved);
       return resolved;
     });
     this.#fetches.set(key, fetching);
