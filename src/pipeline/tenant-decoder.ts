@@ -168,7 +168,7 @@ export class TenantDecoder {
   readonly #now: () => number;
   /** topic -> partition -> offset -> entry. */
   readonly #topics = new Map<string, Map<number, Map<number, CacheEntry>>>();
-  /** Entries in insertion order (with `#head` as the start); dropped ones are skipped. */
+  /** Entries in insertion order (with `#head` as the start of what may still be live); dropped ones are skipped. */
   #order: CacheEntry[] = [];
   #head = 0;
   readonly #fetches = new Map<string, Promise<DecodedMessage>>();
@@ -331,15 +331,11 @@ export class TenantDecoder {
       this.#head += 1;
       this.#drop(oldest);
     }
-    // Dropped entries ahead of the oldest live one hold nothing but their slot.
-    while (this.#head < this.#order.length && (this.#order[this.#head] as CacheEntry).decoded === null) this.#head += 1;
-    // A live entry no lane will ask for again (one lane skipped its offset) can sit at the head for
-    // long: the slots of dropped entries behind it are compacted away, so the order stays bounded.
-    if (this.#order.length - this.#head > 2 * this.#live + 1024) {
-      this.#order = this.#order.slice(this.#head).filter((kept) => kept.decoded !== null);
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
-      this.#order = this.#order.slice(this.#head);
+    // Dropped entries keep their slot until the order is compacted: once they outnumber the live
+    // ones by 1,024. So the order stays bounded even while a live entry no lane will ask for again
+    // (one lane skipped its offset) sits at its head.
+    if (this.#order.length - this.#live > this.#live + 1024) {
+      this.#order = this.#order.filter((kept) => kept.decoded !== null);
       this.#head = 0;
     }
   }

@@ -134,8 +134,6 @@ function fractionMs(raw: string, start: number, end: number): number {
   return ms;
 }
 
-const pad2 = (value: number): string => (value < 10 ? `0${value}` : String(value));
-
 /** Reads `raw` as a Terra timestamp; the reason names the first rule broken, never the value. */
 export function parseTerraTime(raw: string): TerraTimeResult {
   const scanned = raw.length <= maxLength ? scan(raw) : null;
@@ -148,9 +146,9 @@ export function parseTerraTime(raw: string): TerraTimeResult {
   const hour = hasTime ? scanned.hour : 0;
   const minute = scanned.minute;
   const second = scanned.second < 0 ? 0 : scanned.second;
-  if (hour > 23) return { ok: false, reason: `hour ${pad2(hour)} does not exist` };
-  if (minute > 59) return { ok: false, reason: `minute ${pad2(minute)} does not exist` };
-  if (second > 59) return { ok: false, reason: `second ${pad2(second)} does not exist` };
+  if (hour > 23) return { ok: false, reason: `hour ${pad(hour, 2)} does not exist` };
+  if (minute > 59) return { ok: false, reason: `minute ${pad(minute, 2)} does not exist` };
+  if (second > 59) return { ok: false, reason: `second ${pad(second, 2)} does not exist` };
   let offsetMinutes: number | null = null;
   const zoneStart = scanned.zoneStart;
   if (zoneStart < raw.length) {

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { isPlainObject } from '../../json/json-value.js';
 
 /**
  * Whether a parsed JSON value matches a zod schema, without the copy zod builds.
@@ -48,20 +49,19 @@ function delegate(schema: Schema): Checker {
   };
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 function compile(schema: Schema): Checker {
   const internals = schema._zod;
   const def = internals.def;
   // Checks (refinements, lengths, custom rules) run in zod: their issues, `when` and abort rules are zod's.
-  if ((def.checks?.length ?? 0) > 0 || internals.traits.has('$ZodCheck')) return delegate(schema);
+  // So do coercions: they change the value before checking it.
+  if ((def.checks?.length ?? 0) > 0 || internals.traits.has('$ZodCheck') || ('coerce' in def && def.coerce === true)) return delegate(schema);
   switch (def.type) {
     case 'string':
-      return 'coerce' in def && def.coerce === true ? delegate(schema) : (value) => typeof value === 'string';
+      return (value) => typeof value === 'string';
     case 'number':
-      return 'coerce' in def && def.coerce === true ? delegate(schema) : (value) => typeof value === 'number' && Number.isFinite(value);
+      return (value) => typeof value === 'number' && Number.isFinite(value);
     case 'boolean':
-      return 'coerce' in def && def.coerce === true ? delegate(schema) : (value) => typeof value === 'boolean';
+      return (value) => typeof value === 'boolean';
     case 'unknown':
     case 'any':
       return () => true;
@@ -118,7 +118,7 @@ function compileObject(def: z.core.$ZodObjectDef): Checker | undefined {
 
 function loopChecker(fields: readonly Field[]): Checker {
   return (value, context) => {
-    if (!isObject(value)) return false;
+    if (!isPlainObject(value)) return false;
     for (const field of fields) {
       if (field.key in value) {
         if (!field.check(value[field.key], context)) return false;
